@@ -1,0 +1,57 @@
+// Package cli holds dsctl's cobra commands.
+package cli
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// IOStreams are the command's standard streams; tests substitute buffers.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// Main runs dsctl with the process's arguments and streams.
+func Main() ExitCode {
+	return Run(os.Args[1:], &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+}
+
+// Run executes dsctl with args, printing errors to ios.ErrOut.
+func Run(args []string, ios *IOStreams) ExitCode {
+	root := newRootCmd(ios)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err != nil {
+		printError(ios.ErrOut, err)
+		var fe *flagError
+		if errors.As(err, &fe) {
+			ios.ErrOut.Write([]byte("\n" + cmd.UsageString()))
+		}
+	}
+	return exitCodeFor(err)
+}
+
+func newRootCmd(ios *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "dsctl",
+		Short: "Run, deploy and tail Durable Streams",
+		Long: `dsctl runs a Durable Streams server on your machine (dsctl serve): append-only,
+offset-addressed byte and JSON streams over plain HTTP, with catch-up reads,
+long-poll and Server-Sent Events.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       versionString(),
+	}
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err: err} })
+	root.AddCommand(newServeCmd(ios, nil), newVersionCmd(ios))
+	return root
+}
