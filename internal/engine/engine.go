@@ -18,7 +18,8 @@ type Options struct {
 	ReadPageBytes int
 	// RecentBytes and RecentMessages bound the per-stream buffer of
 	// recently committed messages that live readers are served from
-	// without touching the store (defaults 256 KiB and 256).
+	// without touching the store (defaults 64 KiB and 64). It costs that
+	// much memory per recently written stream at most.
 	RecentBytes    int
 	RecentMessages int
 	// MaxBatchOps caps how many mutations share one commit (default 256).
@@ -37,10 +38,10 @@ func (o *Options) defaults() {
 		o.ReadPageBytes = 1 << 20
 	}
 	if o.RecentBytes <= 0 {
-		o.RecentBytes = 256 << 10
+		o.RecentBytes = 64 << 10
 	}
 	if o.RecentMessages <= 0 {
-		o.RecentMessages = 256
+		o.RecentMessages = 64
 	}
 	if o.MaxBatchOps <= 0 {
 		o.MaxBatchOps = 256
