@@ -100,6 +100,11 @@ func clipMessage(m Message, from, to int64) Message {
 	return m
 }
 
+// BeyondTail is the error for a read position past the tail.
+func BeyondTail(pos, tail int64) error {
+	return &RequestError{Kind: ErrOffsetNotInTail, Msg: fmt.Sprintf("offset %s is beyond the tail %s", FormatOffset(pos), FormatOffset(tail))}
+}
+
 // Handle is a reader's grip on one incarnation of a stream.
 type Handle struct {
 	e *Engine
@@ -166,7 +171,7 @@ func (h *Handle) Read(ctx context.Context, pos int64) (*ReadResult, error) {
 		return nil, err
 	}
 	if pos > v.tail {
-		return nil, &RequestError{Kind: ErrOffsetNotInTail, Msg: fmt.Sprintf("offset %s is beyond the tail %s", FormatOffset(pos), FormatOffset(v.tail))}
+		return nil, BeyondTail(pos, v.tail)
 	}
 	msgs, err := h.e.readRange(ctx, h.s, v.tail, pos, v.tail, h.e.opts.ReadPageBytes, viewRecent)
 	if err != nil {

@@ -186,8 +186,7 @@ func (h *Handler) longPoll(w http.ResponseWriter, r *http.Request, hdl *engine.H
 			return
 		}
 		if pos > tail {
-			writeError(w, r, &engine.RequestError{Kind: engine.ErrOffsetNotInTail,
-				Msg: sprintf("offset %s is beyond the tail %s", engine.FormatOffset(pos), engine.FormatOffset(tail))})
+			writeError(w, r, engine.BeyondTail(pos, tail))
 			return
 		}
 		if pos < tail {

@@ -33,8 +33,7 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, hdl *engine.Handle
 	}
 	if tail, _, err := hdl.Tail(); err != nil || pos > tail {
 		if err == nil {
-			err = &engine.RequestError{Kind: engine.ErrOffsetNotInTail,
-				Msg: sprintf("offset %s is beyond the tail %s", engine.FormatOffset(pos), engine.FormatOffset(tail))}
+			err = engine.BeyondTail(pos, tail)
 		}
 		writeError(w, r, err)
 		return
