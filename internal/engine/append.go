@@ -32,16 +32,12 @@ func (e *Engine) Append(ctx context.Context, key Key, req AppendRequest) (*Appen
 	if req.Producer != nil && !ValidProducerID(req.Producer.ID) {
 		return nil, badRequest("invalid Producer-Id: want 1-256 characters from A-Z a-z 0-9 _ - : .")
 	}
-	var msgs [][]byte
-	if len(req.Body) > 0 && req.ContentType != "" && IsJSON(req.ContentType) {
-		var err error
-		if msgs, err = SplitJSON(req.Body); err != nil {
-			return nil, err
-		}
-	}
+	// Split JSON off the writer goroutine; a parse error is reported by
+	// the writer in protocol order (missing and closed streams first).
+	pre := splitJSONEarly(req.ContentType, req.Body)
 	var res *AppendResult
 	err := e.submit(func(bc *batchCtx) error {
-		r, err := bc.append(key, req, msgs)
+		r, err := bc.append(key, req, pre)
 		res = r
 		return err
 	})
@@ -51,7 +47,7 @@ func (e *Engine) Append(ctx context.Context, key Key, req AppendRequest) (*Appen
 	return res, nil
 }
 
-func (bc *batchCtx) append(key Key, req AppendRequest, msgs [][]byte) (*AppendResult, error) {
+func (bc *batchCtx) append(key Key, req AppendRequest, pre presplit) (*AppendResult, error) {
 	s := bc.current(key)
 	if s == nil {
 		return nil, notFound(key)
@@ -60,6 +56,7 @@ func (bc *batchCtx) append(key Key, req AppendRequest, msgs [][]byte) (*AppendRe
 		return nil, gone(key)
 	}
 	closeOnly := len(req.Body) == 0 && req.Close
+	var msgs [][]byte
 	if s.w.closed {
 		p := req.Producer
 		if p != nil && s.w.closedBy != nil && *p == *s.w.closedBy {
@@ -81,11 +78,9 @@ func (bc *batchCtx) append(key Key, req AppendRequest, msgs [][]byte) (*AppendRe
 		if MediaType(req.ContentType) != MediaType(s.contentType) {
 			return nil, fmt.Errorf("%w: stream is %s, request is %s", ErrContentType, MediaType(s.contentType), MediaType(req.ContentType))
 		}
-		if msgs == nil {
-			var err error
-			if msgs, err = splitBody(s.json, req.Body); err != nil {
-				return nil, err
-			}
+		var err error
+		if msgs, err = pre.messages(s.json, req.Body); err != nil {
+			return nil, err
 		}
 		if len(msgs) == 0 {
 			return nil, badRequest("empty JSON array: nothing to append")

@@ -70,17 +70,10 @@ func (e *Engine) Create(ctx context.Context, key Key, req CreateRequest) (*Creat
 	if req.TTLSeconds >= 0 && !req.ExpiresAt.IsZero() {
 		return nil, badRequest("Stream-TTL and Stream-Expires-At are mutually exclusive")
 	}
-	// Split JSON outside the writer when the type is known up front.
-	var msgs [][]byte
-	if req.ContentType != "" && len(req.Body) > 0 {
-		var err error
-		if msgs, err = splitBody(IsJSON(req.ContentType), req.Body); err != nil {
-			return nil, err
-		}
-	}
+	pre := splitJSONEarly(req.ContentType, req.Body)
 	var res *CreateResult
 	err := e.submit(func(bc *batchCtx) error {
-		r, err := bc.create(ctx, key, req, msgs)
+		r, err := bc.create(ctx, key, req, pre)
 		res = r
 		return err
 	})
@@ -97,7 +90,32 @@ func splitBody(json bool, body []byte) ([][]byte, error) {
 	return SplitJSON(body)
 }
 
-func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, msgs [][]byte) (*CreateResult, error) {
+// presplit is a JSON body parsed before the writer sees the request, so
+// the writer goroutine does not spend its time parsing.
+type presplit struct {
+	done bool
+	msgs [][]byte
+	err  error
+}
+
+// splitJSONEarly parses body when its declared type is JSON.
+func splitJSONEarly(contentType string, body []byte) presplit {
+	if len(body) == 0 || contentType == "" || !IsJSON(contentType) {
+		return presplit{}
+	}
+	msgs, err := SplitJSON(body)
+	return presplit{done: true, msgs: msgs, err: err}
+}
+
+// messages returns the body split for a stream in (or not in) JSON mode.
+func (p presplit) messages(json bool, body []byte) ([][]byte, error) {
+	if p.done && json {
+		return p.msgs, p.err
+	}
+	return splitBody(json, body)
+}
+
+func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, pre presplit) (*CreateResult, error) {
 	e := bc.e
 	var src *stream
 	ct := req.ContentType
@@ -149,9 +167,10 @@ func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, msgs
 	}
 
 	json := IsJSON(ct)
-	if msgs == nil && len(req.Body) > 0 {
+	var msgs [][]byte
+	if len(req.Body) > 0 {
 		var err error
-		if msgs, err = splitBody(json, req.Body); err != nil {
+		if msgs, err = pre.messages(json, req.Body); err != nil {
 			return nil, err
 		}
 	}

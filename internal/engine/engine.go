@@ -79,10 +79,11 @@ type Engine struct {
 	byID   map[int64]*stream
 	nextID int64
 
-	submitMu sync.RWMutex // guards closed against sends on ops
-	closed   bool
-	ops      chan *op
-	done     chan struct{}
+	submitMu  sync.RWMutex // guards closed against sends on ops
+	closed    bool
+	closeOnce sync.Once
+	ops       chan *op
+	done      chan struct{}
 
 	dirtyMu    sync.Mutex
 	dirty      map[*stream]struct{}
@@ -120,20 +121,20 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 // Close stops accepting mutations, commits the queued ones, persists
 // pending TTL refreshes and stops the reaper. It does not close the store.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(e.close)
+	return nil
+}
+
+func (e *Engine) close() {
 	close(e.reapStop)
 	<-e.reapDone
 	// Persist read-only TTL refreshes before the writer stops.
 	_ = e.submit(func(bc *batchCtx) error { return nil })
 	e.submitMu.Lock()
-	if e.closed {
-		e.submitMu.Unlock()
-		return nil
-	}
 	e.closed = true
 	close(e.ops)
 	e.submitMu.Unlock()
 	<-e.done
-	return nil
 }
 
 // Commits reports how many store transactions the writer has committed.
@@ -244,27 +245,41 @@ func (s *stream) record() *StreamRecord {
 // load rebuilds all in-memory state from the store. Stream objects that
 // already exist (after a failed commit) are reused so that readers holding
 // them see the restored state.
-func (e *Engine) load(ctx context.Context) error {
+//
+// extra lists objects the failed batch had already dropped from byID (a
+// delete that did not commit), so they are revived rather than replaced.
+func (e *Engine) load(ctx context.Context, extra ...*stream) error {
 	snap, err := e.store.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("load streams: %w", err)
 	}
-	old := e.byID
+	old := make(map[int64]*stream, len(e.byID)+len(extra))
+	for id, s := range e.byID {
+		old[id] = s
+	}
+	for _, s := range extra {
+		old[s.id] = s
+	}
 	e.byID = make(map[int64]*stream, len(snap.Streams))
 	streams := make(map[Key]*stream, len(snap.Streams))
-	e.nextID = 1
+	// Never hand out an id again, even one whose create failed to commit:
+	// ETags and handles name incarnations by id.
+	e.nextID = max(e.nextID, 1)
 	for i := range snap.Streams {
 		r := &snap.Streams[i]
 		s := old[r.ID]
 		if s == nil {
-			s = &stream{}
+			// Fields fixed at creation are set only on new objects:
+			// readers use reused ones without locks.
+			s = &stream{
+				id: r.ID, key: Key{r.Project, r.Name},
+				contentType: r.ContentType, json: IsJSON(r.ContentType),
+				createdAt: r.CreatedAtMS, ttl: r.TTLSeconds,
+				forkOffset: r.ForkOffset, forkSub: r.ForkSub, public: r.Public,
+			}
 		}
-		s.id, s.key = r.ID, Key{r.Project, r.Name}
-		s.contentType, s.json = r.ContentType, IsJSON(r.ContentType)
-		s.createdAt, s.ttl = r.CreatedAtMS, r.TTLSeconds
 		s.expiresAt.Store(r.ExpiresAtMS)
 		s.lastAccess.Store(r.LastAccessMS)
-		s.forkOffset, s.forkSub, s.public = r.ForkOffset, r.ForkSub, r.Public
 		s.w = wstate{
 			closed: r.Closed, closedBy: r.ClosedBy, tail: r.Tail, lastSeq: r.LastStreamSeq,
 			producers: map[string]*ProducerRecord{}, refcount: r.Refcount, soft: r.SoftDeleted,
@@ -282,7 +297,9 @@ func (e *Engine) load(ctx context.Context) error {
 			if src == nil {
 				return fmt.Errorf("load streams: stream %d forks missing stream %d", r.ID, r.ForkSource)
 			}
-			e.byID[r.ID].forkSource = src
+			if s := e.byID[r.ID]; s.forkSource == nil {
+				s.forkSource = src
+			}
 		}
 	}
 	for i := range snap.Producers {
@@ -368,7 +385,11 @@ func (e *Engine) writer() {
 		}
 		if err := e.commit(bc); err != nil {
 			e.log.Error("commit failed; reloading state from the store", "err", err, "ops", len(ops))
-			if lerr := e.load(context.Background()); lerr != nil {
+			dropped := make([]*stream, 0, len(bc.publish))
+			for s := range bc.publish {
+				dropped = append(dropped, s)
+			}
+			if lerr := e.load(context.Background(), dropped...); lerr != nil {
 				e.log.Error("reload failed", "err", lerr)
 			}
 			for i := range errs {
@@ -453,9 +474,19 @@ func (e *Engine) markDirty(s *stream) {
 	}
 }
 
-// touchAccess refreshes the TTL window of s.
+// touchAccess refreshes the TTL window of s. It never revives a stream
+// whose window has already closed: that one waits for the reaper.
 func (e *Engine) touchAccess(s *stream) {
-	s.lastAccess.Store(e.now())
+	now := e.now()
+	for {
+		last := s.lastAccess.Load()
+		if s.ttl >= 0 && now >= last+s.ttl*1000 {
+			return
+		}
+		if s.lastAccess.CompareAndSwap(last, now) {
+			break
+		}
+	}
 	if s.ttl >= 0 {
 		e.markDirty(s)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"strings"
+	"unicode/utf8"
 )
 
 // MediaType is the lower-cased type/subtype of a Content-Type, without
@@ -35,6 +36,9 @@ func IsText(ct string) bool {
 // yields no messages; callers decide whether that is allowed.
 func SplitJSON(body []byte) ([][]byte, error) {
 	trimmed := bytes.TrimSpace(body)
+	if !utf8.Valid(trimmed) {
+		return nil, badRequest("body is not valid JSON: it is not UTF-8")
+	}
 	if !json.Valid(trimmed) {
 		return nil, badRequest("body is not valid JSON")
 	}

@@ -93,9 +93,11 @@ func clipMessage(m Message, from, to int64) Message {
 	if m.End > to {
 		m.Data = m.Data[:len(m.Data)-int(m.End-to)]
 		m.End = to
-		if m.BatchEnd > to {
-			m.BatchEnd = to
-		}
+	}
+	// An append may continue past to (a fork point); a sub-offset may
+	// not reach beyond what is visible here.
+	if m.BatchEnd > to {
+		m.BatchEnd = to
 	}
 	return m
 }
