@@ -2934,4 +2934,3 @@ func testCommitFailureDelete(t *testing.T, cfg Config) {
 		t.Fatal(err)
 	}
 }
-
