@@ -19,6 +19,8 @@ import (
 	"github.com/dsctl/dsctl/internal/engine/httpapi"
 	"github.com/dsctl/dsctl/internal/engine/memstore"
 	"github.com/dsctl/dsctl/internal/engine/sqlite"
+	"github.com/dsctl/dsctl/internal/registry"
+	"github.com/dsctl/dsctl/internal/token"
 )
 
 // DefaultDataDir is where `dsctl serve` keeps its database, relative to
@@ -36,6 +38,7 @@ type serveOptions struct {
 	maxBody         int64
 	logLevel        string
 	shutdownTimeout time.Duration
+	auth            bool
 
 	// ready, when set, receives the listening URL (tests use it).
 	ready func(url string)
@@ -58,6 +61,10 @@ Durability:
   full     fsync on every commit: acknowledged appends survive power loss (default)
   relaxed  no fsync per commit: they survive a crash of dsctl (kill -9) but
            the last moments may be lost on power loss; faster on slow disks
+
+Named projects (/v1/<project>/…) need a JWT signed with one of the
+project's secrets (dsctl create-project, dsctl token). The default project is
+open unless --auth is given.
 
 Stop it with Ctrl-C (SIGINT) or SIGTERM: open long-polls and SSE streams are
 ended, queued appends are committed and the database is closed.`,
@@ -93,6 +100,7 @@ ended, queued appends are committed and the database is closed.`,
 	f.Int64Var(&o.maxBody, "max-body-bytes", 64<<20, "largest accepted PUT/POST body; larger ones get 413")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for in-flight requests on shutdown")
+	f.BoolVar(&o.auth, "auth", false, "require tokens on the default project too (named projects always need them)")
 	return cmd
 }
 
@@ -152,19 +160,26 @@ func runServe(ctx context.Context, ios *IOStreams, o *serveOptions) error {
 	logger := slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level}))
 
 	var store engine.Store
+	var reg registry.Registry
 	where := "in memory"
 	if o.inMemory {
 		store = memstore.New()
+		reg = registry.NewMemory()
 	} else {
 		dur, _ := sqlite.ParseDurability(o.durability)
 		st, err := sqlite.Open(ctx, o.dataDir, dur)
 		if err != nil {
 			return withHint(fmt.Errorf("open data dir %s: %w", o.dataDir, err), "dsctl serve --data-dir <writable dir>, or --in-memory")
 		}
-		store = st
+		store, reg = st, st
 		where = "data dir " + o.dataDir + ", durability " + o.durability
 	}
 	defer store.Close()
+	if o.auth {
+		if err := ensureDefaultProject(ctx, ios, reg); err != nil {
+			return err
+		}
+	}
 
 	eng, err := engine.Open(ctx, store, engine.Options{Logger: logger})
 	if err != nil {
@@ -175,6 +190,8 @@ func runServe(ctx context.Context, ios *IOStreams, o *serveOptions) error {
 		SSELifetime:     o.sseLifetime,
 		MaxBodyBytes:    o.maxBody,
 		Logger:          logger,
+		Registry:        reg,
+		AuthDefault:     o.auth,
 	})
 
 	ln, err := net.Listen("tcp", addr)
@@ -217,4 +234,23 @@ func runServe(ctx context.Context, ios *IOStreams, o *serveOptions) error {
 		err = fmt.Errorf("close store: %w", cerr)
 	}
 	return err
+}
+
+// ensureDefaultProject gives the default project a signing secret the
+// first time the server runs with --auth, printing it once.
+func ensureDefaultProject(ctx context.Context, ios *IOStreams, reg registry.Registry) error {
+	_, err := reg.Project(ctx, registry.DefaultProject)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, registry.ErrNotFound) {
+		return fmt.Errorf("--auth: %w", err)
+	}
+	secret := token.NewSecret()
+	if _, err := reg.CreateProject(ctx, registry.DefaultProject, secret); err != nil {
+		return fmt.Errorf("--auth: create the default project: %w", err)
+	}
+	fmt.Fprintf(ios.ErrOut, "dsctl serve: --auth: created project %q; its signing secret (shown once): %s\n", registry.DefaultProject, secret)
+	fmt.Fprintf(ios.ErrOut, "dsctl serve: mint tokens with: dsctl token --project %s --secret <secret>\n", registry.DefaultProject)
+	return nil
 }

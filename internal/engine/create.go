@@ -180,7 +180,7 @@ func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, pre 
 	}
 	s.expiresAt.Store(expiresAt)
 	s.lastAccess.Store(bc.now)
-	s.w = wstate{tail: forkOffset, producers: map[string]*ProducerRecord{}}
+	s.w = wstate{tail: forkOffset, producers: map[string]*ProducerRecord{}, counters: Counters{LastWriteMS: bc.now}}
 
 	if req.ForkSub > 0 {
 		prefix, err := bc.materialize(ctx, src, forkOffset, req.ForkSub)
@@ -291,8 +291,11 @@ func (bc *batchCtx) appendMessages(s *stream, msgs [][]byte) {
 			m.End = pos + int64(len(data))
 		}
 		pos = m.End
+		s.w.counters.Messages++
+		s.w.counters.Bytes += int64(len(data))
 		s.w.recent = append(s.w.recent, m)
 		bc.batch.Messages = append(bc.batch.Messages, MessageRecord{StreamID: s.id, Message: m})
 	}
 	s.w.tail = end
+	s.w.counters.LastWriteMS = bc.now
 }

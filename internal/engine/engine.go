@@ -159,6 +159,7 @@ type stream struct {
 	public      bool
 
 	lastAccess atomic.Int64
+	readers    atomic.Int64 // live readers (long-poll and SSE) right now
 
 	w wstate
 
@@ -177,15 +178,29 @@ type wstate struct {
 	soft      bool // deleted, kept for its forks
 	gone      bool // deleted for good
 	recent    []Message
+	counters  Counters
+}
+
+// Counters are a stream's own size figures, for inspection.
+type Counters struct {
+	Messages    int64 // messages appended to this stream (not inherited)
+	Bytes       int64 // their payload bytes
+	LastWriteMS int64 // unix ms of the last append (creation if none)
 }
 
 // view is an immutable snapshot of a stream as last committed.
 type view struct {
-	tail   int64
-	closed bool
-	soft   bool
-	gone   bool
-	recent []Message // committed suffix of the stream's own messages
+	tail     int64
+	closed   bool
+	soft     bool
+	gone     bool
+	recent   []Message // committed suffix of the stream's own messages
+	counters Counters
+}
+
+// newView snapshots the writer state for readers.
+func (s *stream) newView() *view {
+	return &view{tail: s.w.tail, closed: s.w.closed, soft: s.w.soft, gone: s.w.gone, recent: s.w.recent, counters: s.w.counters}
 }
 
 func (s *stream) snapshot() (*view, <-chan struct{}) {
@@ -235,6 +250,7 @@ func (s *stream) record() *StreamRecord {
 		Closed: s.w.closed, ClosedBy: s.w.closedBy, Tail: s.w.tail, LastStreamSeq: s.w.lastSeq,
 		ForkOffset: s.forkOffset, ForkSub: s.forkSub, Refcount: s.w.refcount,
 		SoftDeleted: s.w.soft, Public: s.public,
+		MessageCount: s.w.counters.Messages, ByteSize: s.w.counters.Bytes, LastWriteMS: s.w.counters.LastWriteMS,
 	}
 	if s.forkSource != nil {
 		r.ForkSource = s.forkSource.id
@@ -283,6 +299,7 @@ func (e *Engine) load(ctx context.Context, extra ...*stream) error {
 		s.w = wstate{
 			closed: r.Closed, closedBy: r.ClosedBy, tail: r.Tail, lastSeq: r.LastStreamSeq,
 			producers: map[string]*ProducerRecord{}, refcount: r.Refcount, soft: r.SoftDeleted,
+			counters: Counters{Messages: r.MessageCount, Bytes: r.ByteSize, LastWriteMS: r.LastWriteMS},
 		}
 		e.byID[s.id] = s
 		streams[s.key] = s
@@ -315,7 +332,7 @@ func (e *Engine) load(ctx context.Context, extra ...*stream) error {
 		}
 	}
 	for _, s := range e.byID {
-		s.publish(&view{tail: s.w.tail, closed: s.w.closed, soft: s.w.soft})
+		s.publish(s.newView())
 	}
 	e.mu.Lock()
 	e.streams = streams
@@ -438,7 +455,7 @@ func (e *Engine) commit(bc *batchCtx) error {
 	}
 	for s := range bc.publish {
 		s.w.recent = trimRecent(s.w.recent, e.opts.RecentMessages, e.opts.RecentBytes)
-		s.publish(&view{tail: s.w.tail, closed: s.w.closed, soft: s.w.soft, gone: s.w.gone, recent: s.w.recent})
+		s.publish(s.newView())
 	}
 	if bc.kick {
 		e.kickReaper()

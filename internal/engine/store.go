@@ -47,6 +47,9 @@ type StreamRecord struct {
 	Refcount      int64
 	SoftDeleted   bool
 	Public        bool
+	MessageCount  int64
+	ByteSize      int64
+	LastWriteMS   int64
 }
 
 // ProducerTuple identifies one producer write.

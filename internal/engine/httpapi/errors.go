@@ -102,6 +102,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			hd.Set("Producer-Received-Seq", strconv.FormatInt(pe.ReceivedSeq, 10))
 		}
 	}
+	if status == http.StatusUnauthorized {
+		hd.Set("WWW-Authenticate", `Bearer realm="dsctl"`)
+	}
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "no-store")
 	hd.Del("ETag")

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/dsctl/dsctl/internal/engine"
+	"github.com/dsctl/dsctl/internal/registry"
 )
 
 // DefaultProject is the project that the bare /v1/stream/<id> layout
 // addresses (the layout the official conformance suite uses).
-const DefaultProject = "default"
+const DefaultProject = registry.DefaultProject
 
 // Options tune a Handler.
 type Options struct {
@@ -28,13 +29,19 @@ type Options struct {
 	// MaxBodyBytes caps a PUT or POST body (default 64 MiB; larger → 413).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
-	// Now is the clock for cursors (tests inject one).
+	// Now is the clock for cursors and token expiry (tests inject one).
 	Now func() time.Time
+	// Registry holds the projects whose tokens are checked. Nil means an
+	// empty in-memory registry.
+	Registry registry.Registry
+	// AuthDefault makes the default project require tokens too.
+	AuthDefault bool
 }
 
 // Handler is the protocol's http.Handler.
 type Handler struct {
 	eng  *engine.Engine
+	reg  registry.Registry
 	opts Options
 	log  *slog.Logger
 	stop chan struct{}
@@ -57,7 +64,10 @@ func New(eng *engine.Engine, opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Handler{eng: eng, opts: opts, log: opts.Logger.With("sys", "httpapi"), stop: make(chan struct{})}
+	if opts.Registry == nil {
+		opts.Registry = registry.NewMemory()
+	}
+	return &Handler{eng: eng, reg: opts.Registry, opts: opts, log: opts.Logger.With("sys", "httpapi"), stop: make(chan struct{})}
 }
 
 // Stop ends open long-polls (they answer 204) and SSE streams, so that a
@@ -83,6 +93,8 @@ const (
 	targetNone targetKind = iota
 	targetHealth
 	targetStream
+	targetStreamList   // /v1/<project>/streams
+	targetStreamDetail // /v1/<project>/streams/<id>
 )
 
 // access is what a route needs from the caller. Auth (a later layer)
@@ -93,6 +105,7 @@ const (
 	accessPublic access = iota
 	accessRead
 	accessWrite
+	accessManage
 )
 
 type route struct {
@@ -114,13 +127,19 @@ var routes = []route{
 	{http.MethodGet, targetStream, accessRead, (*Handler).read},
 	{http.MethodHead, targetStream, accessRead, (*Handler).head},
 	{http.MethodDelete, targetStream, accessWrite, (*Handler).delete},
+	{http.MethodOptions, targetStreamList, accessPublic, (*Handler).preflight},
+	{http.MethodGet, targetStreamList, accessManage, (*Handler).listStreams},
+	{http.MethodOptions, targetStreamDetail, accessPublic, (*Handler).preflight},
+	{http.MethodGet, targetStreamDetail, accessManage, (*Handler).inspectStream},
 }
 
 var projectRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 // parseTarget maps a decoded URL path to what it addresses:
-// /health, /v1/stream/<id> (the default project) or
-// /v1/<project>/stream/<id>, where <id> may contain '/'.
+// /health, /v1/stream/<id> (the default project),
+// /v1/<project>/stream/<id> (where <id> may contain '/'), and the
+// inspection API /v1/<project>/streams[/<id>] (bare /v1/streams[/<id>]
+// for the default project).
 func parseTarget(path string) (target, error) {
 	if path == "/health" {
 		return target{kind: targetHealth}, nil
@@ -129,21 +148,38 @@ func parseTarget(path string) (target, error) {
 	if !ok {
 		return target{}, nil
 	}
-	if id, ok := strings.CutPrefix(rest, "stream/"); ok {
-		return streamTarget(DefaultProject, id)
+	if t, ok, err := projectTarget(DefaultProject, rest); ok {
+		return t, err
 	}
 	project, after, ok := strings.Cut(rest, "/")
 	if !ok {
 		return target{}, nil
 	}
-	id, ok := strings.CutPrefix(after, "stream/")
+	t, ok, err := projectTarget(project, after)
 	if !ok {
 		return target{}, nil
 	}
-	if !projectRE.MatchString(project) || project == "stream" {
-		return target{}, badRequest("invalid project %q: want letters, digits, '_' or '-' (and not \"stream\")", project)
+	if !projectRE.MatchString(project) || project == "stream" || project == "streams" {
+		return target{}, badRequest("invalid project %q: want letters, digits, '_' or '-' (and not \"stream\" or \"streams\")", project)
 	}
-	return streamTarget(project, id)
+	return t, err
+}
+
+// projectTarget parses what follows the project part of a path.
+func projectTarget(project, rest string) (target, bool, error) {
+	if id, ok := strings.CutPrefix(rest, "stream/"); ok {
+		t, err := streamTarget(project, id)
+		return t, true, err
+	}
+	if rest == "streams" {
+		return target{kind: targetStreamList, project: project}, true, nil
+	}
+	if id, ok := strings.CutPrefix(rest, "streams/"); ok {
+		t, err := streamTarget(project, id)
+		t.kind = targetStreamDetail
+		return t, true, err
+	}
+	return target{}, false, nil
 }
 
 func streamTarget(project, id string) (target, error) {
@@ -179,30 +215,48 @@ func parseStreamPath(p string) (engine.Key, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setCommonHeaders(w.Header())
+	hd := w.Header()
+	setSecurityHeaders(hd)
 	t, err := parseTarget(r.URL.Path)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	if t.kind == targetNone {
+		h.setCORS(hd, r, t, nil)
 		writeError(w, r, errRouteNotFound)
 		return
 	}
+	var rt *route
 	var allowed []string
 	for i := range routes {
-		rt := &routes[i]
-		if rt.kind != t.kind {
+		if routes[i].kind != t.kind {
 			continue
 		}
-		if rt.method == r.Method {
-			rt.serve(h, w, r, t)
+		if routes[i].method == r.Method {
+			rt = &routes[i]
+			break
+		}
+		allowed = append(allowed, routes[i].method)
+	}
+	p, perr := h.lookupProject(r, t)
+	h.setCORS(hd, r, t, p)
+	if rt == nil {
+		hd.Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, r, errMethodNotAllowed)
+		return
+	}
+	if rt.access != accessPublic {
+		if perr != nil {
+			writeError(w, r, perr)
 			return
 		}
-		allowed = append(allowed, rt.method)
+		if err := h.authorize(r, t, rt, p); err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
-	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	writeError(w, r, errMethodNotAllowed)
+	rt.serve(h, w, r, t)
 }
 
 func (h *Handler) health(w http.ResponseWriter, r *http.Request, _ target) {
@@ -231,11 +285,9 @@ const corsExposeHeaders = "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date,
 	"Stream-Expires-At, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, " +
 	"Content-Type, Content-Encoding, Vary, Location, Stream-SSE-Data-Encoding"
 
-// setCommonHeaders puts the security and CORS headers on every response,
+// setSecurityHeaders puts the security headers on every response,
 // errors included.
-func setCommonHeaders(hd http.Header) {
+func setSecurityHeaders(hd http.Header) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	hd.Set("Access-Control-Allow-Origin", "*")
-	hd.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 }

@@ -176,6 +176,7 @@ func etagMatches(header, etag string) bool {
 }
 
 func (h *Handler) longPoll(w http.ResponseWriter, r *http.Request, hdl *engine.Handle, pos int64, q readQuery) {
+	defer hdl.Live()()
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.LongPollTimeout)
 	defer cancel()
 	hd := w.Header()

@@ -38,6 +38,7 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, hdl *engine.Handle
 		writeError(w, r, err)
 		return
 	}
+	defer hdl.Live()()
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // live responses outlast the server's write timeout
 	text := engine.IsText(info.ContentType)

@@ -153,10 +153,11 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.upsertStream = prep(s.write, `INSERT INTO streams (id, project, name, content_type, ttl_seconds, expires_at_ms,
 		created_at_ms, last_access_ms, closed, closed_by_id, closed_by_epoch, closed_by_seq, tail, last_stream_seq,
-		fork_source, fork_offset, fork_sub, refcount, soft_deleted, public)
-		VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)
+		fork_source, fork_offset, fork_sub, refcount, soft_deleted, public, message_count, byte_size, last_write_ms)
+		VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)
 		ON CONFLICT(id) DO UPDATE SET expires_at_ms=?6, last_access_ms=?8, closed=?9, closed_by_id=?10,
-		closed_by_epoch=?11, closed_by_seq=?12, tail=?13, last_stream_seq=?14, refcount=?18, soft_deleted=?19`)
+		closed_by_epoch=?11, closed_by_seq=?12, tail=?13, last_stream_seq=?14, refcount=?18, soft_deleted=?19,
+		message_count=?21, byte_size=?22, last_write_ms=?23`)
 	s.insertMessage = prep(s.write, `INSERT INTO messages (stream_id, start_pos, end_pos, batch_end, data) VALUES (?,?,?,?,?)`)
 	s.upsertProducer = prep(s.write, `INSERT INTO producers (stream_id, producer_id, epoch, last_seq, last_offset, updated_at_ms)
 		VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT(stream_id, producer_id) DO UPDATE SET epoch=?3, last_seq=?4, last_offset=?5, updated_at_ms=?6`)
@@ -181,7 +182,8 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 	snap := &engine.Snapshot{}
 	rows, err := s.write.QueryContext(ctx, `SELECT id, project, name, content_type, ttl_seconds, expires_at_ms,
 		created_at_ms, last_access_ms, closed, closed_by_id, closed_by_epoch, closed_by_seq, tail, last_stream_seq,
-		fork_source, fork_offset, fork_sub, refcount, soft_deleted, public FROM streams ORDER BY id`)
+		fork_source, fork_offset, fork_sub, refcount, soft_deleted, public, message_count, byte_size, last_write_ms
+		FROM streams ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("load streams: %w", err)
 	}
@@ -191,7 +193,8 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		var cbEpoch, cbSeq sql.NullInt64
 		if err := rows.Scan(&r.ID, &r.Project, &r.Name, &r.ContentType, &r.TTLSeconds, &r.ExpiresAtMS,
 			&r.CreatedAtMS, &r.LastAccessMS, &r.Closed, &cbID, &cbEpoch, &cbSeq, &r.Tail, &r.LastStreamSeq,
-			&r.ForkSource, &r.ForkOffset, &r.ForkSub, &r.Refcount, &r.SoftDeleted, &r.Public); err != nil {
+			&r.ForkSource, &r.ForkOffset, &r.ForkSub, &r.Refcount, &r.SoftDeleted, &r.Public,
+			&r.MessageCount, &r.ByteSize, &r.LastWriteMS); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("load streams: %w", err)
 		}
@@ -257,7 +260,8 @@ func (s *Store) Commit(ctx context.Context, b *engine.Batch) error {
 		}
 		if _, err := up.ExecContext(ctx, r.ID, r.Project, r.Name, r.ContentType, r.TTLSeconds, r.ExpiresAtMS,
 			r.CreatedAtMS, r.LastAccessMS, r.Closed, cbID, cbEpoch, cbSeq, r.Tail, r.LastStreamSeq,
-			r.ForkSource, r.ForkOffset, r.ForkSub, r.Refcount, r.SoftDeleted, r.Public); err != nil {
+			r.ForkSource, r.ForkOffset, r.ForkSub, r.Refcount, r.SoftDeleted, r.Public,
+			r.MessageCount, r.ByteSize, r.LastWriteMS); err != nil {
 			return fmt.Errorf("save stream %d: %w", id, err)
 		}
 	}
@@ -327,4 +331,14 @@ func (s *Store) Close() error {
 		errs = append(errs, s.write.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// StreamCount returns how many streams (including ones kept only for
+// their forks) a project has in the database.
+func (s *Store) StreamCount(ctx context.Context, project string) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM streams WHERE project = ?`, project).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count streams of %s: %w", project, err)
+	}
+	return n, nil
 }
