@@ -14,6 +14,9 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+
+	// inTTY and outTTY override terminal detection when set (SetTTY).
+	inTTY, outTTY *bool
 }
 
 // Main runs dsctl with the process's arguments and streams.
@@ -42,7 +45,11 @@ func newRootCmd(ios *IOStreams) *cobra.Command {
 		Short: "Run, deploy and tail Durable Streams",
 		Long: `dsctl runs a Durable Streams server on your machine (dsctl serve): append-only,
 offset-addressed byte and JSON streams over plain HTTP, with catch-up reads,
-long-poll and Server-Sent Events.`,
+long-poll and Server-Sent Events.
+
+Streams of named projects need a token: create a project with
+dsctl create-project, mint tokens with dsctl token, and manage keys and
+CORS origins with dsctl project.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
@@ -52,6 +59,12 @@ long-poll and Server-Sent Events.`,
 	root.SetErr(ios.ErrOut)
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &flagError{err: err} })
-	root.AddCommand(newServeCmd(ios, nil), newVersionCmd(ios))
+	root.AddCommand(
+		newServeCmd(ios, nil),
+		newCreateProjectCmd(ios, nil),
+		newTokenCmd(ios, nil),
+		newProjectCmd(ios),
+		newVersionCmd(ios),
+	)
 	return root
 }

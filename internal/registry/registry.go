@@ -26,6 +26,7 @@ var (
 	ErrLastKey  = errors.New("cannot remove a project's last signing key")
 	ErrNoKey    = errors.New("no such signing key")
 	ErrInvalid  = errors.New("invalid project settings")
+	ErrNotEmpty = errors.New("project still has streams")
 )
 
 // Project is one registry entry.

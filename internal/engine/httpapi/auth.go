@@ -12,14 +12,15 @@ import (
 // Auth failures. 401: who you are is unknown or unproven; 403: known, but
 // not allowed this.
 var (
-	errUnknownProject = &apiError{http.StatusUnauthorized, "UNAUTHORIZED", "unknown project"}
-	errNoToken        = &apiError{http.StatusUnauthorized, "UNAUTHORIZED", "missing bearer token: send Authorization: Bearer <token> (dsctl token --project <name>)"}
-	errBadToken       = &apiError{http.StatusUnauthorized, "UNAUTHORIZED", "invalid token"}
-	errExpiredToken   = &apiError{http.StatusUnauthorized, "TOKEN_EXPIRED", "token expired"}
-	errWrongProject   = &apiError{http.StatusForbidden, "FORBIDDEN", "token is for another project"}
-	errNeedWrite      = &apiError{http.StatusForbidden, "FORBIDDEN", "token scope does not allow writes: it needs write or manage"}
-	errNeedManage     = &apiError{http.StatusForbidden, "FORBIDDEN", "token scope does not allow this: it needs manage"}
-	errWrongStream    = &apiError{http.StatusForbidden, "FORBIDDEN", "token is restricted to another stream"}
+	errUnknownProject   = &apiError{http.StatusUnauthorized, "UNAUTHORIZED", "unknown project"}
+	errNoToken          = &apiError{http.StatusUnauthorized, "UNAUTHORIZED", "missing bearer token: send Authorization: Bearer <token> (dsctl token --project <name>)"}
+	errBadToken         = &apiError{http.StatusUnauthorized, "UNAUTHORIZED", "invalid token"}
+	errExpiredToken     = &apiError{http.StatusUnauthorized, "TOKEN_EXPIRED", "token expired"}
+	errWrongProject     = &apiError{http.StatusForbidden, "FORBIDDEN", "token is for another project"}
+	errNeedWrite        = &apiError{http.StatusForbidden, "FORBIDDEN", "token scope does not allow writes: it needs write or manage"}
+	errNeedManage       = &apiError{http.StatusForbidden, "FORBIDDEN", "token scope does not allow this: it needs manage"}
+	errWrongStream      = &apiError{http.StatusForbidden, "FORBIDDEN", "token is restricted to another stream"}
+	errCrossProjectFork = &apiError{http.StatusForbidden, "FORBIDDEN", "Stream-Forked-From must name a stream of the same project"}
 )
 
 // needs maps a route's access to the token scope it requires.

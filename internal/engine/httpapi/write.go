@@ -69,6 +69,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, t target) {
 			writeError(w, r, err)
 			return
 		}
+		// The token was checked against this project only.
+		if key.Project != t.project {
+			writeError(w, r, errCrossProjectFork)
+			return
+		}
 		req.ForkFrom = &key
 	}
 	if off, ok := r.Header["Stream-Fork-Offset"]; ok {

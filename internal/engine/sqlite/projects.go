@@ -114,16 +114,31 @@ func (s *Store) CreateProject(ctx context.Context, name, secret string) (*regist
 	return p, nil
 }
 
-// DeleteProject implements registry.Registry.
+// DeleteProject implements registry.Registry. It refuses while the
+// project has live streams, checked in the same transaction, so a stream
+// cannot be orphaned (and later exposed to a re-created project of the
+// same name).
 func (s *Store) DeleteProject(ctx context.Context, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM projects WHERE name = ?`, name)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete project %s: %w", name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM streams WHERE project = ? AND soft_deleted = 0`, name).Scan(&n); err != nil {
+		return fmt.Errorf("delete project %s: %w", name, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %s has %d", registry.ErrNotEmpty, name, n)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete project %s: %w", name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: %s", registry.ErrNotFound, name)
 	}
-	return nil
+	return tx.Commit()
 }
 
 // update applies edit to the project inside one immediate transaction,

@@ -68,6 +68,13 @@ func Open(ctx context.Context, dir string, durability Durability) (*Store, error
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	// The database holds project signing secrets: create it private.
+	// SQLite gives its -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	} else {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	sync := "FULL"
 	if durability == Relaxed {
 		sync = "NORMAL"
@@ -333,11 +340,11 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// StreamCount returns how many streams (including ones kept only for
-// their forks) a project has in the database.
+// StreamCount returns how many live streams a project has in the
+// database (not counting deleted ones kept only for their forks).
 func (s *Store) StreamCount(ctx context.Context, project string) (int, error) {
 	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM streams WHERE project = ?`, project).Scan(&n); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM streams WHERE project = ? AND soft_deleted = 0`, project).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count streams of %s: %w", project, err)
 	}
 	return n, nil
