@@ -107,14 +107,15 @@ func CheckName(name string) error {
 	return nil
 }
 
-// CheckOrigin validates a CORS origin: "*" or scheme://host[:port].
+// CheckOrigin validates a normalised CORS origin: "*" or
+// scheme://host[:port], with no path (browsers send none).
 func CheckOrigin(origin string) error {
 	if origin == "*" {
 		return nil
 	}
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Errorf("%w: origin %q: want scheme://host[:port], e.g. https://app.example.com, or *", ErrInvalid, origin)
 	}
 	return nil

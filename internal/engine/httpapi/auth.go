@@ -89,8 +89,17 @@ func (h *Handler) authorize(r *http.Request, t target, rt *route, p *registry.Pr
 		}
 		return errNeedWrite
 	}
-	if c.StreamID != "" && (t.kind != targetStream || c.StreamID != t.key.Name) {
-		return errWrongStream
+	if c.StreamID != "" {
+		if t.kind != targetStream || c.StreamID != t.key.Name {
+			return errWrongStream
+		}
+		// A fork reads its source's data: the source must be the token's
+		// stream too.
+		if from := r.Header.Get("Stream-Forked-From"); from != "" && r.Method == http.MethodPut {
+			if src, err := parseStreamPath(from); err != nil || src.Name != c.StreamID {
+				return errWrongStream
+			}
+		}
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/dsctl/dsctl/internal/engine/httpapi"
 	"github.com/dsctl/dsctl/internal/engine/memstore"
 	"github.com/dsctl/dsctl/internal/engine/sqlite"
+	"github.com/dsctl/dsctl/internal/registry"
+	"github.com/dsctl/dsctl/internal/token"
 )
 
 // hangGuard bounds every wait in these tests. It only keeps a broken
@@ -39,6 +41,9 @@ type envConfig struct {
 	engine engine.Options
 	http   httpapi.Options
 	sqlite bool
+	// storeRegistry makes the SQLite store the registry (as dsctl serve
+	// does); otherwise the env keeps one in-memory registry across restarts.
+	storeRegistry bool
 }
 
 type option func(*envConfig)
@@ -49,6 +54,34 @@ func withMaxBody(n int64) option             { return func(c *envConfig) { c.htt
 func withPageBytes(n int) option             { return func(c *envConfig) { c.engine.ReadPageBytes = n } }
 func withNow(now func() time.Time) option    { return func(c *envConfig) { c.http.Now = now } }
 func withSQLite() option                     { return func(c *envConfig) { c.sqlite = true } }
+func withAuthDefault() option                { return func(c *envConfig) { c.http.AuthDefault = true } }
+
+// withStoreRegistry serves projects from the SQLite store itself.
+func withStoreRegistry() option {
+	return func(c *envConfig) { c.sqlite, c.storeRegistry = true, true }
+}
+
+// fakeClock is a settable clock for token expiry (and cursors).
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func withClock(c *fakeClock) option { return withNow(c.Now) }
 
 // env is a real engine behind a real HTTP server on 127.0.0.1.
 type env struct {
@@ -56,6 +89,7 @@ type env struct {
 	cfg    envConfig
 	dir    string
 	store  engine.Store
+	reg    registry.Registry // what the handler checks tokens against
 	eng    *engine.Engine
 	h      *httpapi.Handler
 	srv    *httptest.Server
@@ -75,6 +109,12 @@ func newEnv(t testing.TB, opts ...option) *env {
 	if cfg.sqlite {
 		e.dir = t.TempDir()
 	}
+	if !cfg.storeRegistry {
+		if e.cfg.http.Registry == nil {
+			e.cfg.http.Registry = registry.NewMemory()
+		}
+		e.reg = e.cfg.http.Registry
+	}
 	e.start()
 	t.Cleanup(e.stop)
 	return e
@@ -89,6 +129,10 @@ func (e *env) start() {
 			e.t.Fatalf("sqlite.Open: %v", err)
 		}
 		e.store = st
+		if e.cfg.storeRegistry {
+			e.reg = st
+			e.cfg.http.Registry = st
+		}
 	} else {
 		e.store = memstore.New()
 	}
@@ -214,10 +258,16 @@ func (e *env) must(want int, method, path string, h H, body string) *http.Respon
 // readAll reads a stream from the start with catch-up GETs.
 func (e *env) readAll(path string) string {
 	e.t.Helper()
+	return e.readAllWith(path, nil)
+}
+
+// readAllWith is readAll sending extra headers (a token) on every GET.
+func (e *env) readAllWith(path string, h H) string {
+	e.t.Helper()
 	var out strings.Builder
 	next := "-1"
 	for i := 0; i < 1000; i++ {
-		resp, b := e.do(http.MethodGet, path+"?offset="+next, nil, "")
+		resp, b := e.do(http.MethodGet, path+"?offset="+next, h, "")
 		if resp.StatusCode != http.StatusOK {
 			e.t.Fatalf("GET %s?offset=%s: status %d, body %q", path, next, resp.StatusCode, b)
 		}
@@ -236,6 +286,70 @@ func (e *env) tail(path string) string {
 	e.t.Helper()
 	return e.must(http.StatusOK, http.MethodHead, path, nil, "").Header.Get("Stream-Next-Offset")
 }
+
+// ---- projects and tokens ----
+
+// now is the handler's clock.
+func (e *env) now() time.Time {
+	if e.cfg.http.Now != nil {
+		return e.cfg.http.Now()
+	}
+	return time.Now()
+}
+
+// project registers a project in the handler's registry with a fresh
+// secret and the given CORS origins, and returns the secret.
+func (e *env) project(name string, origins ...string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	secret := token.NewSecret()
+	if _, err := e.reg.CreateProject(ctx, name, secret); err != nil {
+		e.t.Fatalf("create project %s: %v", name, err)
+	}
+	for _, o := range origins {
+		if _, err := e.reg.AddOrigin(ctx, name, o); err != nil {
+			e.t.Fatalf("project %s: add origin %s: %v", name, o, err)
+		}
+	}
+	return secret
+}
+
+// projectStep is project as a scenario setup step.
+func projectStep(name string, origins ...string) step {
+	return func(t *testing.T, e *env) {
+		t.Helper()
+		e.project(name, origins...)
+	}
+}
+
+// mint signs a token with secret, valid for an hour from the handler's
+// clock.
+func (e *env) mint(secret, project string, scope token.Scope, streamID string) string {
+	e.t.Helper()
+	tok, _, err := token.Mint(secret, project, scope, streamID, time.Hour, e.now())
+	if err != nil {
+		e.t.Fatalf("mint: %v", err)
+	}
+	return tok
+}
+
+// token mints a token for project with its newest secret.
+func (e *env) token(project string, scope token.Scope, streamID string) string {
+	e.t.Helper()
+	p, err := e.reg.Project(context.Background(), project)
+	if err != nil {
+		e.t.Fatalf("project %s: %v", project, err)
+	}
+	return e.mint(p.Secrets[0].Value, project, scope, streamID)
+}
+
+// auth is the Authorization header of a token for the whole project.
+func (e *env) auth(project string, scope token.Scope) H {
+	e.t.Helper()
+	return bearer(e.token(project, scope, ""))
+}
+
+func bearer(tok string) H { return H{"Authorization": "Bearer " + tok} }
 
 // rawRequest writes raw bytes on a new TCP connection to the server.
 func (e *env) rawConn() *net.TCPConn {
@@ -295,6 +409,12 @@ type errorBody struct {
 // JSON body, no-store, and no ETag.
 func checkCommon(t testing.TB, method string, resp *http.Response, body []byte) {
 	t.Helper()
+	checkResponse(t, method, resp, body, true)
+}
+
+// checkResponse is checkCommon, optionally without the CORS check.
+func checkResponse(t testing.TB, method string, resp *http.Response, body []byte, checkCORS bool) {
+	t.Helper()
 	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
 	}
@@ -303,11 +423,8 @@ func checkCommon(t testing.TB, method string, resp *http.Response, body []byte) 
 	default:
 		t.Errorf("Cross-Origin-Resource-Policy = %q, want cross-origin, same-origin or same-site", got)
 	}
-	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
-		t.Errorf("Access-Control-Allow-Origin = %q, want *", got)
-	}
-	if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Stream-Next-Offset") {
-		t.Errorf("Access-Control-Expose-Headers = %q, want it to list Stream-Next-Offset", resp.Header.Get("Access-Control-Expose-Headers"))
+	if checkCORS {
+		checkProjectCORS(t, resp)
 	}
 	if resp.StatusCode < 400 {
 		return
@@ -328,6 +445,75 @@ func checkCommon(t testing.TB, method string, resp *http.Response, body []byte) 
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == nil || eb.Error.Code == "" || eb.Error.Message == "" {
 		t.Errorf("error body %q is not {\"error\":{\"code\",\"message\"}} (err %v)", body, err)
 	}
+}
+
+// namedProject returns the named project a request path addresses, or
+// "" for the default project, /health and paths off the route table,
+// which all keep the permissive CORS the conformance suite expects.
+func namedProject(path string) string {
+	rest, ok := strings.CutPrefix(path, "/v1/")
+	if !ok || addressesProject(rest) {
+		return ""
+	}
+	project, after, ok := strings.Cut(rest, "/")
+	if !ok || !addressesProject(after) || project == httpapi.DefaultProject {
+		return ""
+	}
+	if project == "" {
+		return "/" // invalid, but not the default project either
+	}
+	return project
+}
+
+func addressesProject(rest string) bool {
+	return strings.HasPrefix(rest, "stream/") || rest == "streams" || strings.HasPrefix(rest, "streams/")
+}
+
+// checkProjectCORS asserts the CORS headers every response must have:
+// "*" for the default project; for a named project never "*", and at
+// most an exact echo of the request's Origin, with Vary: Origin. The CORS
+// tests pin which origins named projects echo.
+func checkProjectCORS(t testing.TB, resp *http.Response) {
+	t.Helper()
+	acao := resp.Header.Get("Access-Control-Allow-Origin")
+	expose := resp.Header.Get("Access-Control-Expose-Headers")
+	path, origin := "", ""
+	if resp.Request != nil {
+		path, origin = resp.Request.URL.Path, resp.Request.Header.Get("Origin")
+	}
+	if namedProject(path) == "" {
+		if acao != "*" {
+			t.Errorf("Access-Control-Allow-Origin = %q, want *", acao)
+		}
+		if !strings.Contains(expose, "Stream-Next-Offset") {
+			t.Errorf("Access-Control-Expose-Headers = %q, want it to list Stream-Next-Offset", expose)
+		}
+		return
+	}
+	if acao == "" {
+		return
+	}
+	if acao != origin {
+		t.Errorf("named project %s: Access-Control-Allow-Origin = %q, want absent or the request's Origin %q", namedProject(path), acao, origin)
+	}
+	if !varyHas(resp.Header, "Origin") {
+		t.Errorf("named project %s echoes an origin without Vary: Origin (Vary %q)", namedProject(path), resp.Header.Values("Vary"))
+	}
+	if !strings.Contains(expose, "Stream-Next-Offset") {
+		t.Errorf("Access-Control-Expose-Headers = %q, want it to list Stream-Next-Offset", expose)
+	}
+}
+
+// varyHas reports whether the Vary header lists name.
+func varyHas(h http.Header, name string) bool {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func errorCode(body []byte) string {
@@ -429,7 +615,7 @@ func runScenarios(t *testing.T, scenarios []scenario, extra ...option) {
 			if resp.StatusCode != sc.wantStatus {
 				t.Fatalf("status %d, want %d; body %q", resp.StatusCode, sc.wantStatus, body)
 			}
-			checkCommon(t, sc.method, resp, body)
+			checkResponse(t, sc.method, resp, body, true)
 			for k, want := range sc.wantHeaders {
 				want = strings.ReplaceAll(want, "{base}", e.srv.URL)
 				if got, ok := resp.Header[http.CanonicalHeaderKey(k)]; !ok || len(got) != 1 || got[0] != want {

@@ -160,7 +160,7 @@ func parseTarget(path string) (target, error) {
 		return target{}, nil
 	}
 	if !projectRE.MatchString(project) || project == "stream" || project == "streams" {
-		return target{}, badRequest("invalid project %q: want letters, digits, '_' or '-' (and not \"stream\" or \"streams\")", project)
+		return target{project: project}, badRequest("invalid project %q: want letters, digits, '_' or '-' (and not \"stream\" or \"streams\")", project)
 	}
 	return t, err
 }
@@ -182,16 +182,18 @@ func projectTarget(project, rest string) (target, bool, error) {
 	return target{}, false, nil
 }
 
+// streamTarget builds a stream target. On error the target still names
+// the project, so the error response gets that project's CORS headers.
 func streamTarget(project, id string) (target, error) {
 	if id == "" {
-		return target{}, badRequest("missing stream id")
+		return target{project: project}, badRequest("missing stream id")
 	}
 	if len(id) > 1024 {
-		return target{}, badRequest("stream id is longer than 1024 bytes")
+		return target{project: project}, badRequest("stream id is longer than 1024 bytes")
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] < 0x20 || id[i] == 0x7f {
-			return target{}, badRequest("stream id contains a control character")
+			return target{project: project}, badRequest("stream id contains a control character")
 		}
 	}
 	return target{kind: targetStream, project: project, key: engine.Key{Project: project, Name: id}}, nil
@@ -219,6 +221,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(hd)
 	t, err := parseTarget(r.URL.Path)
 	if err != nil {
+		if t.project != "" && projectRE.MatchString(t.project) {
+			p, _ := h.lookupProject(r, t)
+			h.setCORS(hd, r, t, p)
+		}
 		writeError(w, r, err)
 		return
 	}

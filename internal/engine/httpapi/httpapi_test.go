@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsctl/dsctl/internal/token"
 )
 
 const (
@@ -236,8 +238,8 @@ func TestPut(t *testing.T) {
 			bodyContains: wantCode("NOT_FOUND"), check: streamAbsent(forkP),
 		},
 		{
-			name: "404 fork source in another project", setup: src, method: http.MethodPut, path: forkP,
-			headers: H{"Stream-Forked-From": "/v1/other/stream/src"}, wantStatus: http.StatusNotFound,
+			name: "403 fork source in another project", setup: src, method: http.MethodPut, path: forkP,
+			headers: H{"Stream-Forked-From": "/v1/other/stream/src"}, wantStatus: http.StatusForbidden,
 		},
 		{
 			name: "400 fork source is not a stream path", setup: src, method: http.MethodPut, path: forkP,
@@ -1173,14 +1175,55 @@ func TestRoutes(t *testing.T) {
 				}
 			},
 		},
-		{name: "OPTIONS on a project stream path", method: http.MethodOptions, path: "/v1/p1/stream/x/y", wantStatus: http.StatusNoContent},
+		{
+			// Preflights carry no credentials, so they need no token; a
+			// project without configured origins sends no CORS headers.
+			name: "OPTIONS on a project stream path needs no token", setup: projectStep("p1"), method: http.MethodOptions,
+			path: "/v1/p1/stream/x/y", headers: H{"Origin": "https://example.com", "Access-Control-Request-Method": "PUT"},
+			wantStatus: http.StatusNoContent, absentHeaders: []string{"Access-Control-Allow-Origin", "Access-Control-Expose-Headers"},
+		},
+		{
+			name: "OPTIONS on an unknown project's stream path", method: http.MethodOptions, path: "/v1/p1/stream/x/y",
+			headers: H{"Origin": "https://example.com"}, wantStatus: http.StatusNoContent,
+			absentHeaders: []string{"Access-Control-Allow-Origin"},
+		},
 		{
 			name: "PATCH on a stream path is 405 with Allow", method: http.MethodPatch, path: sp, wantStatus: http.StatusMethodNotAllowed,
 			bodyContains: wantCode("METHOD_NOT_ALLOWED"), check: allowHas("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"),
 		},
 		{
-			name: "TRACE on a stream path is 405", method: http.MethodTrace, path: "/v1/p1/stream/x", wantStatus: http.StatusMethodNotAllowed,
-			check: allowHas("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"),
+			name: "TRACE on a stream path is 405", setup: projectStep("p1"), method: http.MethodTrace, path: "/v1/p1/stream/x",
+			wantStatus: http.StatusMethodNotAllowed, check: allowHas("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"),
+			absentHeaders: []string{"Access-Control-Allow-Origin"},
+		},
+
+		// The inspection API's routes.
+		{
+			name: "GET /v1/streams is the default project's stream list", setup: create(sp, textCT, "hello"), method: http.MethodGet,
+			path: "/v1/streams", wantStatus: http.StatusOK, wantHeaders: H{"Content-Type": "application/json", "Cache-Control": "no-store"},
+			bodyContains: []string{`"id": "s"`},
+		},
+		{
+			name: "PUT /v1/streams is 405 with Allow", method: http.MethodPut, path: "/v1/streams", wantStatus: http.StatusMethodNotAllowed,
+			bodyContains: wantCode("METHOD_NOT_ALLOWED"), check: allowHas("GET", "OPTIONS"),
+		},
+		{
+			name: "DELETE on a stream detail is 405 and deletes nothing", setup: create(sp, textCT, "hello"), method: http.MethodDelete,
+			path: "/v1/streams/s", wantStatus: http.StatusMethodNotAllowed, check: func(t *testing.T, e *env, resp *http.Response, body []byte) {
+				allowHas("GET", "OPTIONS")(t, e, resp, body)
+				e.must(http.StatusOK, http.MethodHead, sp, nil, "")
+			},
+		},
+		{
+			name: "OPTIONS on a project's stream list needs no token", setup: projectStep("p1"), method: http.MethodOptions,
+			path: "/v1/p1/streams", wantStatus: http.StatusNoContent,
+		},
+		{
+			name: "/v1/stream/streams is a stream called streams, not the list", method: http.MethodGet, path: "/v1/stream/streams",
+			wantStatus: http.StatusNotFound, bodyContains: wantCode("NOT_FOUND"),
+		},
+		{
+			name: "empty id on a stream detail", method: http.MethodGet, path: "/v1/streams/", wantStatus: http.StatusBadRequest,
 		},
 		{
 			name: "invalid project name", method: http.MethodPut, path: "/v1/bad.name/stream/x", wantStatus: http.StatusBadRequest,
@@ -1191,7 +1234,7 @@ func TestRoutes(t *testing.T) {
 		{name: "project with a percent-encoded slash", method: http.MethodPut, path: "/v1/a%2Fb/stream/x", wantStatus: http.StatusNotFound},
 	}
 	for _, p := range []string{"/", "/v1", "/v1/", "/v1/stream", "/v1/x/streamx/y", "/v2/stream/a", "/healthz", "/health/",
-		"/v1/x/y/z", "/V1/stream/a", "/v1/x", "/v1/x/stream", "/stream/a"} {
+		"/v1/x/y/z", "/V1/stream/a", "/v1/x", "/v1/x/stream", "/stream/a", "/v1/streamsx", "/v1/x/streamsx", "/V1/streams"} {
 		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodHead, http.MethodOptions} {
 			sc := scenario{
 				name: "404 " + m + " " + p, method: m, path: p, wantStatus: http.StatusNotFound,
@@ -1211,9 +1254,14 @@ func TestRoutes(t *testing.T) {
 }
 
 // TestProjects checks the two URL layouts: /v1/stream/<id> is the default
-// project, projects are isolated, and ids may contain '/'.
+// project, projects are isolated, and ids may contain '/'. Named projects
+// are registered and addressed with their tokens.
 func TestProjects(t *testing.T) {
 	e := newEnv(t)
+	for _, p := range []string{"p1", "p-2_X", "foo"} {
+		e.project(p)
+	}
+	p1, p2 := e.auth("p1", token.ScopeWrite), e.auth("p-2_X", token.ScopeWrite)
 	create("/v1/stream/a/b", textCT, "default")(t, e)
 	if got := e.readAll("/v1/default/stream/a/b"); got != "default" {
 		t.Errorf("/v1/default/stream/a/b reads %q, want the /v1/stream/a/b data", got)
@@ -1226,21 +1274,23 @@ func TestProjects(t *testing.T) {
 	}
 
 	// Another project with the same id is a different stream.
-	e.must(http.StatusNotFound, http.MethodHead, "/v1/p1/stream/a/b", nil, "")
-	create("/v1/p1/stream/a/b", jsonCT, `"p1"`)(t, e)
-	create("/v1/p-2_X/stream/a/b", textCT, "p2")(t, e)
-	if got := e.readAll("/v1/p1/stream/a/b"); got != `["p1"]` {
+	e.must(http.StatusNotFound, http.MethodHead, "/v1/p1/stream/a/b", p1, "")
+	create("/v1/p1/stream/a/b", jsonCT, `"p1"`, p1)(t, e)
+	create("/v1/p-2_X/stream/a/b", textCT, "p2", p2)(t, e)
+	if got := e.readAllWith("/v1/p1/stream/a/b", p1); got != `["p1"]` {
 		t.Errorf("p1 reads %q", got)
 	}
-	if got := e.readAll("/v1/p-2_X/stream/a/b"); got != "p2" {
+	if got := e.readAllWith("/v1/p-2_X/stream/a/b", p2); got != "p2" {
 		t.Errorf("p-2_X reads %q", got)
 	}
 	if got := e.readAll("/v1/stream/a/b"); got != "default+" {
 		t.Errorf("default changed to %q", got)
 	}
-	e.must(http.StatusNoContent, http.MethodDelete, "/v1/p1/stream/a/b", nil, "")
+	// One project's token opens nothing in another.
+	e.must(http.StatusUnauthorized, http.MethodHead, "/v1/p-2_X/stream/a/b", p1, "")
+	e.must(http.StatusNoContent, http.MethodDelete, "/v1/p1/stream/a/b", p1, "")
 	e.must(http.StatusOK, http.MethodHead, "/v1/stream/a/b", nil, "")
-	e.must(http.StatusOK, http.MethodHead, "/v1/p-2_X/stream/a/b", nil, "")
+	e.must(http.StatusOK, http.MethodHead, "/v1/p-2_X/stream/a/b", p2, "")
 
 	// Prefixes of an id are other streams.
 	e.must(http.StatusNotFound, http.MethodHead, "/v1/stream/a", nil, "")
@@ -1252,7 +1302,12 @@ func TestProjects(t *testing.T) {
 	if got := e.readAll("/v1/default/stream/stream/x"); got != "reserved" {
 		t.Errorf("/v1/default/stream/stream/x reads %q", got)
 	}
-	// And /v1/foo/stream/bar is project foo, not default's "foo/stream/bar".
+	// And /v1/foo/stream/bar is project foo, not default's "foo/stream/bar":
+	// foo's token finds no such stream, and without one it is foo's 401.
 	create("/v1/stream/foo/stream/bar", textCT, "d")(t, e)
-	e.must(http.StatusNotFound, http.MethodHead, "/v1/foo/stream/bar", nil, "")
+	e.must(http.StatusNotFound, http.MethodHead, "/v1/foo/stream/bar", e.auth("foo", token.ScopeRead), "")
+	e.must(http.StatusUnauthorized, http.MethodHead, "/v1/foo/stream/bar", nil, "")
+	// Likewise /v1/streams/... is the default project's inspection API,
+	// never a project called "streams".
+	e.must(http.StatusOK, http.MethodGet, "/v1/streams/foo/stream/bar", nil, "")
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dsctl/dsctl/internal/token"
 )
 
 // TestRegression_TailReadsAreNotPubliclyCached: the seed let edges cache
@@ -284,8 +286,9 @@ func TestRegression_ErrorsCarryCORSAndNoStore(t *testing.T) {
 func TestRegression_UnmatchedRoutesNeverSucceed(t *testing.T) {
 	e := newEnv(t)
 	create(sp, textCT, "hello")(t, e)
-	paths := []string{"/v1/stream", "/v1/x/streamx/y", "/v2/stream/a", "/v1/streams/s", "/v1/x/y/stream/s",
-		"/v1/stream-s", "/api/v1/stream/s", "/v1/default/streamz/s", "/v1/x/subscribe/stream", "/__ds/subscriptions/x", "/v1/__ds/x"}
+	paths := []string{"/v1/stream", "/v1/x/streamx/y", "/v2/stream/a", "/v1/streamsx/s", "/v1/x/y/stream/s",
+		"/v1/stream-s", "/api/v1/stream/s", "/v1/default/streamz/s", "/v1/x/subscribe/stream", "/__ds/subscriptions/x", "/v1/__ds/x",
+		"/v1/x/streamsy", "/v1/x/stream", "/v1/default/stream", "/v1/x/y/streams", "/v1/streams-s"}
 	methods := []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodOptions, http.MethodPatch}
 	for _, p := range paths {
 		for _, m := range methods {
@@ -299,6 +302,24 @@ func TestRegression_UnmatchedRoutesNeverSucceed(t *testing.T) {
 	}
 	if got := e.readAll(sp); got != "hello" {
 		t.Errorf("stream changed to %q", got)
+	}
+
+	// A valid manage token for a registered project opens none of them.
+	e.project("x")
+	xs := "/v1/x/stream/s"
+	create(xs, textCT, "hello", e.auth("x", token.ScopeManage))(t, e)
+	for _, p := range []string{"/v1/x/streamx/s", "/v1/x/y/stream/s", "/v1/x/subscribe/stream", "/v1/x/streamsy", "/v1/x/stream",
+		"/v1/x/y/streams", "/v1/x/__ds/s", "/v1/x"} {
+		for _, m := range methods {
+			resp, body := e.do(m, p, merge(H{"Content-Type": textCT}, e.auth("x", token.ScopeManage)), "x")
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s %s with a manage token: status %d, want 404", m, p, resp.StatusCode)
+			}
+			checkCommon(t, m, resp, body)
+		}
+	}
+	if got := e.readAllWith(xs, e.auth("x", token.ScopeRead)); got != "hello" {
+		t.Errorf("%s changed to %q", xs, got)
 	}
 }
 
@@ -473,4 +494,105 @@ func TestRegression_ErrorPrecedenceForJSONBodies(t *testing.T) {
 			wantStatus: http.StatusNoContent, wantHeaders: H{"Stream-Closed": "true", "Stream-Next-Offset": off(2)},
 		},
 	})
+}
+
+// TestRegression_ParseErrorsCarryProjectCORS: a request whose path names
+// a project but whose stream id is invalid gets 400 without any CORS
+// header, because ServeHTTP returns on the parseTarget error before it
+// calls setCORS. The default project is meant to keep ACAO: * on every
+// response (it did before projects and auth: TestPut checked it on these
+// very 400s), and a browser cannot read an error without it (§1.4 "errors
+// also carry CORS headers"; §5.2 #17).
+func TestRegression_ParseErrorsCarryProjectCORS(t *testing.T) {
+	e := newEnv(t)
+	e.project("web", "https://app.example.com")
+	for _, r := range []struct{ path, origin, want string }{
+		{"/v1/stream/", "https://x.example", "*"},
+		{"/v1/stream/a%01b", "https://x.example", "*"},
+		{"/v1/stream/" + strings.Repeat("x", 1025), "https://x.example", "*"},
+		{"/v1/default/stream/", "https://x.example", "*"},
+		{"/v1/streams/", "https://x.example", "*"},
+		{"/v1/web/stream/", "https://app.example.com", "https://app.example.com"},
+		{"/v1/web/stream/a%01b", "https://app.example.com", "https://app.example.com"},
+	} {
+		resp, body := e.do(http.MethodPut, r.path, H{"Origin": r.origin}, "")
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %.40s: status %d, want 400", r.path, resp.StatusCode)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != r.want {
+			t.Errorf("PUT %.40s from %s: Access-Control-Allow-Origin %q, want %q", r.path, r.origin, got, r.want)
+		}
+		checkCommon(t, http.MethodPut, resp, body)
+	}
+}
+
+// TestRegression_ForkSourceStaysInItsProject: Stream-Forked-From may
+// name a stream of any project, and the token is checked against the
+// fork's project only, so a fork could copy data its creator may not read
+// (from the open default project, anyone could fork a named project's
+// stream and read it without a token). This is §7.1 #13's lesson (every
+// path parameter must be authorised) in a header. A fork source in
+// another project is refused with 403 and creates nothing.
+func TestRegression_ForkSourceStaysInItsProject(t *testing.T) {
+	e := newEnv(t)
+	e.project("acme")
+	e.project("other")
+	acmeW := e.auth("acme", token.ScopeWrite)
+	create("/v1/acme/stream/secret", textCT, "acme-private", acmeW)(t, e)
+	create("/v1/other/stream/secret", textCT, "other-private", e.auth("other", token.ScopeWrite))(t, e)
+	create("/v1/stream/open", textCT, "default-data")(t, e)
+
+	for _, r := range []struct {
+		name, path, from string
+		h                H
+	}{
+		{"default project forks a named project's stream", "/v1/stream/leak", "/v1/acme/stream/secret", nil},
+		{"default project forks a named project's stream, percent-encoded", "/v1/stream/leak", "/v1/acme/stream/secr%65t", nil},
+		{"acme forks other's stream", "/v1/acme/stream/leak", "/v1/other/stream/secret", acmeW},
+		{"public fork of other's stream", "/v1/acme/stream/leak?public=true", "/v1/other/stream/secret", acmeW},
+		{"acme forks a default stream", "/v1/acme/stream/leak", "/v1/stream/open", acmeW},
+	} {
+		resp, body := e.do(http.MethodPut, r.path, merge(H{"Stream-Forked-From": r.from}, r.h), "")
+		if resp.StatusCode != http.StatusForbidden || errorCode(body) != "FORBIDDEN" {
+			t.Errorf("%s: PUT %s forked from %s: status %d body %q, want 403 FORBIDDEN", r.name, r.path, r.from, resp.StatusCode, body)
+		}
+		checkCommon(t, http.MethodPut, resp, body)
+		path, _, _ := strings.Cut(r.path, "?")
+		if resp, body := e.do(http.MethodGet, path+"?offset=-1", r.h, ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: GET %s after the refused fork: status %d body %q, want 404", r.name, path, resp.StatusCode, body)
+		}
+	}
+	// Forks inside a project still work, in both layouts.
+	create("/v1/acme/stream/copy", "", "", acmeW, H{"Stream-Forked-From": "/v1/acme/stream/secret"})(t, e)
+	create("/v1/stream/copy", "", "", H{"Stream-Forked-From": "/v1/default/stream/open"})(t, e)
+	if got := e.readAllWith("/v1/acme/stream/copy", acmeW); got != "acme-private" {
+		t.Errorf("same-project fork reads %q", got)
+	}
+}
+
+// TestRegression_ForkSourceStaysInsideTheTokensStream: a token whose
+// stream_id restricts it to one stream can still name any stream of its
+// project in Stream-Forked-From, so it copies data it may not read into
+// the stream it may read: PUT /v1/acme/stream/mine forked from
+// /v1/acme/stream/secret with a write token restricted to "mine" answers
+// 201, and that token then reads secret's data through mine. (Add
+// ?public=true and anyone reads it.) The stream_id check must cover the
+// fork source too.
+func TestRegression_ForkSourceStaysInsideTheTokensStream(t *testing.T) {
+	e := newEnv(t)
+	e.project("acme")
+	acmeW := e.auth("acme", token.ScopeWrite)
+	create("/v1/acme/stream/secret", textCT, "acme-private", acmeW)(t, e)
+	mine := bearer(e.token("acme", token.ScopeWrite, "mine"))
+	for _, q := range []string{"", "?public=true"} {
+		resp, body := e.do(http.MethodPut, "/v1/acme/stream/mine"+q, merge(H{"Stream-Forked-From": "/v1/acme/stream/secret"}, mine), "")
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("PUT /v1/acme/stream/mine%s forked from secret with a token for mine: status %d body %q, want 403", q, resp.StatusCode, body)
+		}
+		if resp, body := e.do(http.MethodGet, "/v1/acme/stream/mine?offset=-1", mine, ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /v1/acme/stream/mine after the refused fork: status %d body %q, want 404", resp.StatusCode, body)
+		}
+	}
+	// The same token may still create "mine" from nothing.
+	create("/v1/acme/stream/mine", textCT, "ok", mine)(t, e)
 }
