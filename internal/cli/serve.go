@@ -39,6 +39,7 @@ type serveOptions struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 	auth            bool
+	sessionTTL      time.Duration
 
 	// ready, when set, receives the listening URL (tests use it).
 	ready func(url string)
@@ -100,6 +101,7 @@ ended, queued appends are committed and the database is closed.`,
 	f.Int64Var(&o.maxBody, "max-body-bytes", 64<<20, "largest accepted PUT/POST body; larger ones get 413")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for in-flight requests on shutdown")
+	f.DurationVar(&o.sessionTTL, "session-ttl", engine.DefaultSessionTTL, "how long a pub/sub session lives without a subscribe or touch")
 	f.BoolVar(&o.auth, "auth", false, "require tokens on the default project too (named projects always need them)")
 	return cmd
 }
@@ -110,6 +112,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.sseLifetime <= 0 {
 		return &flagError{fmt.Errorf("--sse-lifetime must be positive, got %s", o.sseLifetime)}
+	}
+	if o.sessionTTL <= 0 {
+		return &flagError{fmt.Errorf("--session-ttl must be positive, got %s", o.sessionTTL)}
 	}
 	if o.maxBody <= 0 {
 		return &flagError{fmt.Errorf("--max-body-bytes must be positive, got %d", o.maxBody)}
@@ -181,7 +186,7 @@ func runServe(ctx context.Context, ios *IOStreams, o *serveOptions) error {
 		}
 	}
 
-	eng, err := engine.Open(ctx, store, engine.Options{Logger: logger})
+	eng, err := engine.Open(ctx, store, engine.Options{Logger: logger, SessionTTL: o.sessionTTL})
 	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}

@@ -29,6 +29,9 @@ type AppendResult struct {
 // Append appends to a stream and/or closes it, applying the protocol's
 // closure, content-type, producer and Stream-Seq rules in that order.
 func (e *Engine) Append(ctx context.Context, key Key, req AppendRequest) (*AppendResult, error) {
+	if err := reserved(key); err != nil {
+		return nil, err
+	}
 	if req.Producer != nil && !ValidProducerID(req.Producer.ID) {
 		return nil, badRequest("invalid Producer-Id: want 1-256 characters from A-Z a-z 0-9 _ - : .")
 	}
@@ -138,6 +141,9 @@ func (bc *batchCtx) append(key Key, req AppendRequest, pre presplit) (*AppendRes
 // Delete deletes a stream. One with live forks is soft-deleted: its path
 // answers 410 and cannot be reused until the last fork is gone.
 func (e *Engine) Delete(ctx context.Context, key Key) error {
+	if err := reserved(key); err != nil {
+		return err
+	}
 	err := e.submit(func(bc *batchCtx) error {
 		s := bc.current(key)
 		if s == nil {

@@ -58,6 +58,14 @@ func (s *stream) info(tail int64, closed bool) Info {
 // Create creates a stream, or confirms an existing one with the same
 // configuration.
 func (e *Engine) Create(ctx context.Context, key Key, req CreateRequest) (*CreateResult, error) {
+	if err := reserved(key); err != nil {
+		return nil, err
+	}
+	if req.ForkFrom != nil {
+		if err := reserved(*req.ForkFrom); err != nil {
+			return nil, err
+		}
+	}
 	if req.ForkFrom == nil && req.ForkSub != 0 {
 		return nil, badRequest("Stream-Fork-Sub-Offset needs Stream-Forked-From")
 	}
@@ -116,7 +124,6 @@ func (p presplit) messages(json bool, body []byte) ([][]byte, error) {
 }
 
 func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, pre presplit) (*CreateResult, error) {
-	e := bc.e
 	var src *stream
 	ct := req.ContentType
 	ttl := req.TTLSeconds
@@ -174,13 +181,9 @@ func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, pre 
 			return nil, err
 		}
 	}
-	s := &stream{
-		id: e.nextID, key: key, contentType: ct, json: json, createdAt: bc.now, ttl: ttl,
-		forkSource: src, forkOffset: forkOffset, forkSub: req.ForkSub, public: req.Public,
-	}
-	s.expiresAt.Store(expiresAt)
-	s.lastAccess.Store(bc.now)
-	s.w = wstate{tail: forkOffset, producers: map[string]*ProducerRecord{}, counters: Counters{LastWriteMS: bc.now}}
+	s := bc.newStream(key, ct, ttl, expiresAt)
+	s.forkSource, s.forkOffset, s.forkSub, s.public = src, forkOffset, req.ForkSub, req.Public
+	s.w.tail = forkOffset
 
 	if req.ForkSub > 0 {
 		prefix, err := bc.materialize(ctx, src, forkOffset, req.ForkSub)
@@ -193,12 +196,28 @@ func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, pre 
 		bc.appendMessages(s, msgs)
 	}
 	s.w.closed = req.Closed
-	e.nextID++
+	bc.register(s)
+	return &CreateResult{Created: true, Info: s.info(s.w.tail, s.w.closed)}, nil
+}
+
+// newStream returns a fresh incarnation, not yet registered.
+func (bc *batchCtx) newStream(key Key, ct string, ttl, expiresAt int64) *stream {
+	s := &stream{id: bc.e.nextID, key: key, contentType: ct, json: IsJSON(ct), createdAt: bc.now, ttl: ttl}
+	bc.e.nextID++
+	s.expiresAt.Store(expiresAt)
+	s.lastAccess.Store(bc.now)
+	s.w = wstate{producers: map[string]*ProducerRecord{}, counters: Counters{LastWriteMS: bc.now}}
+	return s
+}
+
+// register makes a new stream the current incarnation at its path.
+func (bc *batchCtx) register(s *stream) {
+	e := bc.e
 	e.byID[s.id] = s
 	e.mu.Lock()
-	e.streams[key] = s
+	e.streams[s.key] = s
 	e.mu.Unlock()
-	if src != nil {
+	if src := s.forkSource; src != nil {
 		src.w.refcount++
 		bc.touch(src)
 	}
@@ -206,7 +225,6 @@ func (bc *batchCtx) create(ctx context.Context, key Key, req CreateRequest, pre 
 	if s.deadline() > 0 {
 		bc.kick = true
 	}
-	return &CreateResult{Created: true, Info: s.info(s.w.tail, s.w.closed)}, nil
 }
 
 // sameConfig decides between 200 (idempotent re-create) and 409.

@@ -27,7 +27,10 @@ type Options struct {
 	// AccessFlushDelay is how long a read-only TTL refresh may stay in
 	// memory before it is persisted (default 1 s).
 	AccessFlushDelay time.Duration
-	Logger           *slog.Logger
+	// SessionTTL is how long a pub/sub session lives without a subscribe
+	// or touch (default 30 min).
+	SessionTTL time.Duration
+	Logger     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -48,6 +51,9 @@ func (o *Options) defaults() {
 	}
 	if o.AccessFlushDelay <= 0 {
 		o.AccessFlushDelay = time.Second
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -76,8 +82,11 @@ type Engine struct {
 	streams map[Key]*stream
 
 	// writer-only state
-	byID   map[int64]*stream
-	nextID int64
+	byID        map[int64]*stream
+	nextID      int64
+	sessions    map[SessionKey]*session
+	subscribers map[Key]map[*session]struct{} // source stream → subscribed sessions
+	ps          pubsubCounters
 
 	submitMu  sync.RWMutex // guards closed against sends on ops
 	closed    bool
@@ -337,6 +346,7 @@ func (e *Engine) load(ctx context.Context, extra ...*stream) error {
 	e.mu.Lock()
 	e.streams = streams
 	e.mu.Unlock()
+	e.loadPubSub(snap)
 	return nil
 }
 
@@ -383,7 +393,8 @@ func (e *Engine) writer() {
 		if !ok {
 			return
 		}
-		bc := &batchCtx{e: e, now: e.now(), batch: &Batch{Streams: map[int64]*StreamRecord{}},
+		bc := &batchCtx{e: e, now: e.now(), batch: &Batch{Streams: map[int64]*StreamRecord{},
+			Sessions: map[SessionKey]*SessionRecord{}, Subscriptions: map[SubscriptionKey]*SubscriptionRecord{}},
 			publish: map[*stream]struct{}{}, persist: map[*stream]struct{}{}}
 		ops := []*op{first}
 		errs := []error{bc.run(first)}
@@ -537,6 +548,9 @@ func (bc *batchCtx) expire(s *stream) {
 		bc.touch(s)
 		return
 	}
+	if IsSessionStream(s.key.Name) {
+		bc.e.ps.expired.Add(1)
+	}
 	bc.hardDelete(s)
 }
 
@@ -555,6 +569,7 @@ func (bc *batchCtx) hardDelete(s *stream) {
 	bc.batch.Deletes = append(bc.batch.Deletes, s.id)
 	bc.publish[s] = struct{}{}
 	delete(bc.persist, s)
+	bc.onHardDelete(s)
 	if src := s.forkSource; src != nil && !src.w.gone {
 		src.w.refcount--
 		bc.touch(src)

@@ -75,23 +75,55 @@ type MessageRecord struct {
 	Message
 }
 
+// SessionKey names a pub/sub session.
+type SessionKey struct{ Project, SessionID string }
+
+// SessionRecord is a persisted pub/sub session.
+type SessionRecord struct {
+	SessionKey
+	CreatedAtMS int64
+	ExpiresAtMS int64
+}
+
+// SubscriptionKey names one subscription of a session to a stream.
+type SubscriptionKey struct {
+	SessionKey
+	StreamID string
+}
+
+// SubscriptionRecord is a persisted subscription. LastDelivered is the
+// source position up to which messages have been fanned out to it.
+type SubscriptionRecord struct {
+	SubscriptionKey
+	SubscribedAtMS int64
+	LastDelivered  int64
+}
+
 // Snapshot is everything Load returns.
 type Snapshot struct {
-	Streams   []StreamRecord
-	Producers []ProducerRecord
+	Streams       []StreamRecord
+	Producers     []ProducerRecord
+	Sessions      []SessionRecord
+	Subscriptions []SubscriptionRecord
 }
 
 // Batch is one group commit. Deletes apply first, so a path can be freed
 // and re-created in the same batch; records of streams deleted in the
-// batch are skipped.
+// batch are skipped. Sessions and subscriptions are kept as final states
+// per key (a put and a delete of the same key never both appear), and a
+// session delete also deletes its subscriptions not put in this batch.
 type Batch struct {
 	Deletes   []int64
 	Streams   map[int64]*StreamRecord
 	Messages  []MessageRecord
 	Producers []ProducerRecord
+
+	Sessions      map[SessionKey]*SessionRecord // nil value: delete
+	Subscriptions map[SubscriptionKey]*SubscriptionRecord
 }
 
 // Empty reports whether the batch changes nothing.
 func (b *Batch) Empty() bool {
-	return len(b.Deletes) == 0 && len(b.Streams) == 0 && len(b.Messages) == 0 && len(b.Producers) == 0
+	return len(b.Deletes) == 0 && len(b.Streams) == 0 && len(b.Messages) == 0 && len(b.Producers) == 0 &&
+		len(b.Sessions) == 0 && len(b.Subscriptions) == 0
 }

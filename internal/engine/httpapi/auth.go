@@ -90,7 +90,9 @@ func (h *Handler) authorize(r *http.Request, t target, rt *route, p *registry.Pr
 		return errNeedWrite
 	}
 	if c.StreamID != "" {
-		if t.kind != targetStream || c.StreamID != t.key.Name {
+		// A stream-restricted token works on its stream's routes only
+		// (publishing to it included), not on sessions or listings.
+		if (t.kind != targetStream && t.kind != targetPublish) || c.StreamID != t.key.Name {
 			return errWrongStream
 		}
 		// A fork reads its source's data: the source must be the token's

@@ -95,6 +95,11 @@ const (
 	targetStream
 	targetStreamList   // /v1/<project>/streams
 	targetStreamDetail // /v1/<project>/streams/<id>
+	targetSubscribe    // /v1/<project>/subscribe
+	targetUnsubscribe  // /v1/<project>/unsubscribe
+	targetPublish      // /v1/<project>/publish/<streamId>
+	targetSession      // /v1/<project>/session/<sessionId>
+	targetSessionTouch // /v1/<project>/session/<sessionId>/touch
 )
 
 // access is what a route needs from the caller. Auth (a later layer)
@@ -131,6 +136,17 @@ var routes = []route{
 	{http.MethodGet, targetStreamList, accessManage, (*Handler).listStreams},
 	{http.MethodOptions, targetStreamDetail, accessPublic, (*Handler).preflight},
 	{http.MethodGet, targetStreamDetail, accessManage, (*Handler).inspectStream},
+	{http.MethodOptions, targetSubscribe, accessPublic, (*Handler).preflight},
+	{http.MethodPost, targetSubscribe, accessRead, (*Handler).subscribe},
+	{http.MethodOptions, targetUnsubscribe, accessPublic, (*Handler).preflight},
+	{http.MethodDelete, targetUnsubscribe, accessWrite, (*Handler).unsubscribe},
+	{http.MethodOptions, targetPublish, accessPublic, (*Handler).preflight},
+	{http.MethodPost, targetPublish, accessWrite, (*Handler).publish},
+	{http.MethodOptions, targetSession, accessPublic, (*Handler).preflight},
+	{http.MethodGet, targetSession, accessRead, (*Handler).getSession},
+	{http.MethodDelete, targetSession, accessWrite, (*Handler).deleteSession},
+	{http.MethodOptions, targetSessionTouch, accessPublic, (*Handler).preflight},
+	{http.MethodPost, targetSessionTouch, accessRead, (*Handler).touchSession},
 }
 
 var projectRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
@@ -148,14 +164,14 @@ func parseTarget(path string) (target, error) {
 	if !ok {
 		return target{}, nil
 	}
-	if t, ok, err := projectTarget(DefaultProject, rest); ok {
+	if t, ok, err := projectTarget(DefaultProject, rest, true); ok {
 		return t, err
 	}
 	project, after, ok := strings.Cut(rest, "/")
 	if !ok {
 		return target{}, nil
 	}
-	t, ok, err := projectTarget(project, after)
+	t, ok, err := projectTarget(project, after, false)
 	if !ok {
 		return target{}, nil
 	}
@@ -165,8 +181,11 @@ func parseTarget(path string) (target, error) {
 	return t, err
 }
 
-// projectTarget parses what follows the project part of a path.
-func projectTarget(project, rest string) (target, bool, error) {
+// projectTarget parses what follows the project part of a path. The bare
+// layout (no project segment) has only the stream and inspection routes;
+// pub/sub routes always name their project (the default one as
+// /v1/default/...), so that no project name is ambiguous.
+func projectTarget(project, rest string, bare bool) (target, bool, error) {
 	if id, ok := strings.CutPrefix(rest, "stream/"); ok {
 		t, err := streamTarget(project, id)
 		return t, true, err
@@ -178,6 +197,31 @@ func projectTarget(project, rest string) (target, bool, error) {
 		t, err := streamTarget(project, id)
 		t.kind = targetStreamDetail
 		return t, true, err
+	}
+	if bare {
+		return target{}, false, nil
+	}
+	switch rest {
+	case "subscribe":
+		return target{kind: targetSubscribe, project: project}, true, nil
+	case "unsubscribe":
+		return target{kind: targetUnsubscribe, project: project}, true, nil
+	}
+	if id, ok := strings.CutPrefix(rest, "publish/"); ok {
+		t, err := streamTarget(project, id)
+		t.kind = targetPublish
+		return t, true, err
+	}
+	if id, ok := strings.CutPrefix(rest, "session/"); ok {
+		kind := targetSession
+		if sid, ok := strings.CutSuffix(id, "/touch"); ok {
+			id, kind = sid, targetSessionTouch
+		}
+		t := target{kind: kind, project: project, key: engine.Key{Project: project, Name: id}}
+		if id == "" {
+			return t, true, badRequest("missing session id")
+		}
+		return t, true, nil
 	}
 	return target{}, false, nil
 }
@@ -289,7 +333,7 @@ const corsAllowHeaders = "Content-Type, Authorization, If-None-Match, Stream-Seq
 
 const corsExposeHeaders = "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, " +
 	"Stream-Expires-At, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, " +
-	"Content-Type, Content-Encoding, Vary, Location, Stream-SSE-Data-Encoding"
+	"Content-Type, Content-Encoding, Vary, Location, Stream-SSE-Data-Encoding, Stream-Fanout-Count"
 
 // setSecurityHeaders puts the security headers on every response,
 // errors included.

@@ -17,6 +17,8 @@ type Store struct {
 	streams   map[int64]engine.StreamRecord
 	producers map[int64]map[string]engine.ProducerRecord
 	messages  map[int64][]engine.Message // sorted by Start
+	sessions  map[engine.SessionKey]engine.SessionRecord
+	subs      map[engine.SubscriptionKey]engine.SubscriptionRecord
 }
 
 // New returns an empty store.
@@ -25,6 +27,8 @@ func New() *Store {
 		streams:   map[int64]engine.StreamRecord{},
 		producers: map[int64]map[string]engine.ProducerRecord{},
 		messages:  map[int64][]engine.Message{},
+		sessions:  map[engine.SessionKey]engine.SessionRecord{},
+		subs:      map[engine.SubscriptionKey]engine.SubscriptionRecord{},
 	}
 }
 
@@ -41,6 +45,12 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		for _, p := range m {
 			snap.Producers = append(snap.Producers, p)
 		}
+	}
+	for _, r := range s.sessions {
+		snap.Sessions = append(snap.Sessions, r)
+	}
+	for _, r := range s.subs {
+		snap.Subscriptions = append(snap.Subscriptions, r)
 	}
 	return snap, nil
 }
@@ -74,6 +84,31 @@ func (s *Store) Commit(ctx context.Context, b *engine.Batch) error {
 			s.producers[p.StreamID] = map[string]engine.ProducerRecord{}
 		}
 		s.producers[p.StreamID][p.ProducerID] = p
+	}
+	for k, r := range b.Sessions {
+		if r == nil {
+			delete(s.sessions, k)
+			for sk := range s.subs {
+				if sk.SessionKey == k {
+					delete(s.subs, sk)
+				}
+			}
+		}
+	}
+	for k, r := range b.Subscriptions {
+		if r == nil {
+			delete(s.subs, k)
+		}
+	}
+	for k, r := range b.Sessions {
+		if r != nil {
+			s.sessions[k] = *r
+		}
+	}
+	for k, r := range b.Subscriptions {
+		if r != nil {
+			s.subs[k] = *r
+		}
 	}
 	return nil
 }

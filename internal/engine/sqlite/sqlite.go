@@ -57,6 +57,11 @@ type Store struct {
 	upsertProducer *sql.Stmt
 	deleteStream   [3]*sql.Stmt
 	readRange      *sql.Stmt
+
+	putSession      *sql.Stmt
+	deleteSession   [2]*sql.Stmt
+	putSubscription *sql.Stmt
+	deleteSub       *sql.Stmt
 }
 
 // Open opens (creating if needed) the database in dir and runs migrations.
@@ -171,6 +176,13 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.deleteStream[0] = prep(s.write, `DELETE FROM messages WHERE stream_id = ?`)
 	s.deleteStream[1] = prep(s.write, `DELETE FROM producers WHERE stream_id = ?`)
 	s.deleteStream[2] = prep(s.write, `DELETE FROM streams WHERE id = ?`)
+	s.putSession = prep(s.write, `INSERT INTO sessions (project, session_id, created_at_ms, expires_at_ms) VALUES (?1,?2,?3,?4)
+		ON CONFLICT(project, session_id) DO UPDATE SET expires_at_ms=?4`)
+	s.deleteSession[0] = prep(s.write, `DELETE FROM subscriptions WHERE project = ? AND session_id = ?`)
+	s.deleteSession[1] = prep(s.write, `DELETE FROM sessions WHERE project = ? AND session_id = ?`)
+	s.putSubscription = prep(s.write, `INSERT INTO subscriptions (project, session_id, stream_id, subscribed_at_ms, last_delivered)
+		VALUES (?1,?2,?3,?4,?5) ON CONFLICT(project, session_id, stream_id) DO UPDATE SET last_delivered=?5`)
+	s.deleteSub = prep(s.write, `DELETE FROM subscriptions WHERE project = ? AND session_id = ? AND stream_id = ?`)
 	// The subquery finds the message containing from (a byte read may
 	// start mid-message) using the primary key, so the scan is indexed.
 	s.readRange = prep(s.read, `SELECT start_pos, end_pos, batch_end, data FROM messages
@@ -231,7 +243,41 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 	if err := prows.Err(); err != nil {
 		return nil, fmt.Errorf("load producers: %w", err)
 	}
+	if err := s.loadPubSub(ctx, snap); err != nil {
+		return nil, err
+	}
 	return snap, nil
+}
+
+func (s *Store) loadPubSub(ctx context.Context, snap *engine.Snapshot) error {
+	rows, err := s.write.QueryContext(ctx, `SELECT project, session_id, created_at_ms, expires_at_ms FROM sessions`)
+	if err != nil {
+		return fmt.Errorf("load sessions: %w", err)
+	}
+	for rows.Next() {
+		var r engine.SessionRecord
+		if err := rows.Scan(&r.Project, &r.SessionID, &r.CreatedAtMS, &r.ExpiresAtMS); err != nil {
+			rows.Close()
+			return fmt.Errorf("load sessions: %w", err)
+		}
+		snap.Sessions = append(snap.Sessions, r)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	rows, err = s.write.QueryContext(ctx, `SELECT project, session_id, stream_id, subscribed_at_ms, last_delivered FROM subscriptions`)
+	if err != nil {
+		return fmt.Errorf("load subscriptions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r engine.SubscriptionRecord
+		if err := rows.Scan(&r.Project, &r.SessionID, &r.StreamID, &r.SubscribedAtMS, &r.LastDelivered); err != nil {
+			return fmt.Errorf("load subscriptions: %w", err)
+		}
+		snap.Subscriptions = append(snap.Subscriptions, r)
+	}
+	return rows.Err()
 }
 
 // Commit implements engine.Store: one transaction, one fsync.
@@ -290,8 +336,46 @@ func (s *Store) Commit(ctx context.Context, b *engine.Batch) error {
 			return fmt.Errorf("save producer: %w", err)
 		}
 	}
+	if err := s.commitPubSub(ctx, tx, b); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) commitPubSub(ctx context.Context, tx *sql.Tx, b *engine.Batch) error {
+	for k, r := range b.Sessions {
+		if r == nil {
+			for _, st := range s.deleteSession {
+				if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, k.Project, k.SessionID); err != nil {
+					return fmt.Errorf("delete session %s: %w", k.SessionID, err)
+				}
+			}
+		}
+	}
+	for k, r := range b.Subscriptions {
+		if r == nil {
+			if _, err := tx.StmtContext(ctx, s.deleteSub).ExecContext(ctx, k.Project, k.SessionID, k.StreamID); err != nil {
+				return fmt.Errorf("delete subscription: %w", err)
+			}
+		}
+	}
+	for _, r := range b.Sessions {
+		if r != nil {
+			if _, err := tx.StmtContext(ctx, s.putSession).ExecContext(ctx, r.Project, r.SessionID, r.CreatedAtMS, r.ExpiresAtMS); err != nil {
+				return fmt.Errorf("save session %s: %w", r.SessionID, err)
+			}
+		}
+	}
+	for _, r := range b.Subscriptions {
+		if r != nil {
+			if _, err := tx.StmtContext(ctx, s.putSubscription).ExecContext(ctx, r.Project, r.SessionID, r.StreamID,
+				r.SubscribedAtMS, r.LastDelivered); err != nil {
+				return fmt.Errorf("save subscription: %w", err)
+			}
+		}
 	}
 	return nil
 }
