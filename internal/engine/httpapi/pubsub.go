@@ -144,18 +144,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, t target) {
 		writeError(w, r, badRequest("invalid streamId %q: want 1-256 characters from A-Z a-z 0-9 _ - : .", t.key.Name))
 		return
 	}
-	req := engine.AppendRequest{
-		ContentType: r.Header.Get("Content-Type"),
-		Close:       headerTrue(r, "Stream-Closed"),
-		StreamSeq:   r.Header.Get("Stream-Seq"),
-	}
-	p, err := parseProducer(r.Header)
+	req, err := h.appendRequest(w, r)
 	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	req.Producer = p
-	if req.Body, err = h.readBody(w, r); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -165,17 +155,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	hd := w.Header()
-	hd.Set("Stream-Next-Offset", engine.FormatOffset(res.NextOffset))
+	status := setAppendHeaders(hd, &res.AppendResult, len(req.Body) > 0)
 	hd.Set("Stream-Fanout-Count", strconv.Itoa(res.Fanout))
-	hd.Set("Cache-Control", "no-store")
-	status := http.StatusNoContent
-	if res.Producer != nil {
-		hd.Set("Producer-Epoch", strconv.FormatInt(res.Producer.Epoch, 10))
-		hd.Set("Producer-Seq", strconv.FormatInt(res.Producer.Seq, 10))
-		if !res.Duplicate {
-			status = http.StatusOK
-		}
-	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, PublishJSON{NextOffset: engine.FormatOffset(res.NextOffset), FanoutCount: res.Fanout, Duplicate: res.Duplicate})
 		return

@@ -145,6 +145,21 @@ func absoluteURL(r *http.Request) string {
 }
 
 func (h *Handler) append(w http.ResponseWriter, r *http.Request, t target) {
+	req, err := h.appendRequest(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := h.eng.Append(r.Context(), t.key, req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(setAppendHeaders(w.Header(), res, len(req.Body) > 0))
+}
+
+// appendRequest reads a POST's protocol headers and body; publish shares it.
+func (h *Handler) appendRequest(w http.ResponseWriter, r *http.Request) (engine.AppendRequest, error) {
 	req := engine.AppendRequest{
 		ContentType: r.Header.Get("Content-Type"),
 		Close:       headerTrue(r, "Stream-Closed"),
@@ -152,22 +167,16 @@ func (h *Handler) append(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	p, err := parseProducer(r.Header)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return req, err
 	}
 	req.Producer = p
-	body, err := h.readBody(w, r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	req.Body = body
-	res, err := h.eng.Append(r.Context(), t.key, req)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	hd := w.Header()
+	req.Body, err = h.readBody(w, r)
+	return req, err
+}
+
+// setAppendHeaders sets an append's answer headers and returns its status:
+// 200 when an idempotent producer's data was accepted, else 204.
+func setAppendHeaders(hd http.Header, res *engine.AppendResult, hasBody bool) int {
 	hd.Set("Stream-Next-Offset", engine.FormatOffset(res.NextOffset))
 	hd.Set("Cache-Control", "no-store")
 	if res.Closed {
@@ -177,11 +186,11 @@ func (h *Handler) append(w http.ResponseWriter, r *http.Request, t target) {
 	if res.Producer != nil {
 		hd.Set("Producer-Epoch", strconv.FormatInt(res.Producer.Epoch, 10))
 		hd.Set("Producer-Seq", strconv.FormatInt(res.Producer.Seq, 10))
-		if !res.Duplicate && len(body) > 0 {
+		if !res.Duplicate && hasBody {
 			status = http.StatusOK
 		}
 	}
-	w.WriteHeader(status)
+	return status
 }
 
 // parseProducer reads the idempotent-producer headers: all three or none.
