@@ -66,5 +66,6 @@ CORS origins with dsctl project.`,
 		newProjectCmd(ios),
 		newVersionCmd(ios),
 	)
+	root.AddCommand(newHelpTopics()...)
 	return root
 }
