@@ -336,3 +336,73 @@ func BenchmarkLongPollWakeup100(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds()), "max-ns")
 	b.ReportMetric(float64(ackTotal.Nanoseconds())/float64(len(lat)), "ack-ns")
 }
+
+// BenchmarkPublishFanout1000: 1,000 sessions subscribed to one JSON
+// stream; each iteration publishes one ~100-byte JSON message, which
+// appends it to the source and to all 1,000 session streams in one
+// (fsynced) commit. ns/op and p50/p99 are the latency of one acknowledged
+// publish; deliveries/op is the fan-out (1,000 when nothing is lost).
+//
+//	go test -run '^$' -bench PublishFanout -benchtime 200x ./internal/engine/
+func BenchmarkPublishFanout1000(b *testing.B) {
+	const sessions = 1000
+	e, _ := openBench(b)
+	ctx := context.Background()
+	key := engine.Key{Project: "bench", Name: "fanout"}
+	createStream(b, e, key, "application/json")
+	for i := 0; i < sessions; i++ {
+		if _, err := e.Subscribe(ctx, key.Project, key.Name, fmt.Sprintf("session-%04d", i)); err != nil {
+			b.Fatalf("subscribe %d: %v", i, err)
+		}
+	}
+	// {"seq":N,"text":"xxx…"} padded to msgSize bytes.
+	message := func(i int) []byte {
+		head := `{"seq":` + strconv.Itoa(i) + `,"text":"`
+		return []byte(head + string(bytes.Repeat([]byte{'x'}, msgSize-len(head)-len(`"}`))) + `"}`)
+	}
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = message(i)
+	}
+
+	lat := make([]time.Duration, 0, b.N)
+	var deliveries int64
+	st0 := e.PubSubStats()
+	c0 := e.Commits()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		res, err := e.Publish(ctx, key, engine.AppendRequest{ContentType: "application/json", Body: bodies[i]})
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			b.Fatalf("publish %d: %v", i, err)
+		}
+		if res.Fanout != sessions {
+			b.Fatalf("publish %d: fan-out %d, want %d", i, res.Fanout, sessions)
+		}
+		deliveries += int64(res.Fanout)
+	}
+	b.StopTimer()
+
+	if st := e.PubSubStats(); st.FanoutDeliveries-st0.FanoutDeliveries != deliveries || st.Publishes-st0.Publishes != int64(b.N) {
+		b.Errorf("PubSubStats moved by %d publishes and %d deliveries; want %d and %d",
+			st.Publishes-st0.Publishes, st.FanoutDeliveries-st0.FanoutDeliveries, b.N, deliveries)
+	}
+	// Spot-check that the copies are really there: the last session stream
+	// holds every message, in order.
+	h, err := e.Stream(engine.Key{Project: key.Project, Name: engine.SessionPrefix + fmt.Sprintf("session-%04d", sessions-1)})
+	if err != nil {
+		b.Fatalf("session stream: %v", err)
+	}
+	if tail, _, err := h.Tail(); err != nil || tail != int64(b.N) {
+		b.Fatalf("session stream tail = %d, %v; want %d", tail, err, b.N)
+	}
+
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) }
+	b.ReportMetric(pct(0.50), "p50-ns")
+	b.ReportMetric(pct(0.99), "p99-ns")
+	b.ReportMetric(float64(deliveries)/float64(b.N), "deliveries/op")
+	b.ReportMetric(float64(e.Commits()-c0)/float64(b.N), "commits/op")
+}

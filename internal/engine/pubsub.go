@@ -170,16 +170,18 @@ func (bc *batchCtx) liveSession(sk SessionKey) (*session, *stream) {
 }
 
 // startSession creates a session and its stream with content type ct.
-func (bc *batchCtx) startSession(sk SessionKey, ct string) (*session, *stream) {
+// A stream of that name without a session (written before session: ids
+// were reserved) is never taken over or deleted: that is a conflict.
+func (bc *batchCtx) startSession(sk SessionKey, ct string) (*session, *stream, error) {
 	e := bc.e
 	sess := &session{key: sk, createdAt: bc.now, subs: map[string]*subscription{}}
 	if old := bc.current(sess.streamKey()); old != nil {
-		bc.hardDelete(old) // a leftover without a session record
+		return nil, nil, conflict("stream %s exists but is not a pub/sub session; pick another session id", old.key.Name)
 	}
 	ss := bc.newStream(sess.streamKey(), ct, -1, 0)
 	bc.register(ss)
 	e.sessions[sk] = sess
-	return sess, ss
+	return sess, ss, nil
 }
 
 // extend moves the session's expiry to now + the session TTL.
@@ -265,7 +267,10 @@ func (e *Engine) Subscribe(ctx context.Context, project, streamID, sessionID str
 			isNew = true
 		}
 		if isNew {
-			sess, ss = bc.startSession(sk, src.contentType)
+			var err error
+			if sess, ss, err = bc.startSession(sk, src.contentType); err != nil {
+				return err
+			}
 		}
 		bc.extend(sess, ss)
 		if sess.subs[streamID] == nil {
@@ -337,7 +342,10 @@ func (e *Engine) TouchSession(ctx context.Context, project, sessionID string) (*
 		sess, ss := bc.liveSession(sk)
 		isNew := sess == nil
 		if isNew {
-			sess, ss = bc.startSession(sk, "application/json")
+			var err error
+			if sess, ss, err = bc.startSession(sk, "application/json"); err != nil {
+				return err
+			}
 		}
 		bc.extend(sess, ss)
 		out = sess.info()

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,10 @@ func Run(t *testing.T, cfg Config) {
 		{"ReopenStreamSeq", testReopenStreamSeq},
 		{"ReopenForks", testReopenForks},
 		{"ReopenTTL", testReopenTTL},
+		{"PubSubRecords", testPubSubRecords},
+		{"PubSubExpiry", testPubSubExpiry},
+		{"PubSubCommitFailure", testPubSubCommitFailure},
+		{"ReopenPubSub", testReopenPubSub},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -2933,4 +2938,289 @@ func testCommitFailureDelete(t *testing.T, cfg Config) {
 	if err := recvWait(t, ch, "an append after a failed delete"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ---- pub/sub ----
+
+// pubsubTTL is the session TTL of the pub/sub groups.
+const pubsubTTL = 10 * time.Minute
+
+func (h *harness) subscribe(stream, session string) *engine.SessionInfo {
+	h.t.Helper()
+	in, err := h.e.Subscribe(ctx, "proj", stream, session)
+	if err != nil {
+		h.t.Fatalf("subscribe %s to %s: %v", session, stream, err)
+	}
+	return in
+}
+
+func (h *harness) publish(k engine.Key, ct, body string) *engine.PublishResult {
+	h.t.Helper()
+	res, err := h.e.Publish(ctx, k, engine.AppendRequest{ContentType: ct, Body: []byte(body)})
+	if err != nil {
+		h.t.Fatalf("publish to %s: %v", k, err)
+	}
+	return res
+}
+
+func sessionKey(id string) engine.Key { return key(engine.SessionPrefix + id) }
+
+// subsOf lists the stream ids a session is subscribed to.
+func subsOf(in *engine.SessionInfo) []string {
+	var out []string
+	for _, s := range in.Subscriptions {
+		out = append(out, s.StreamID)
+	}
+	return out
+}
+
+// pubsubRows is the pub/sub part of what the store holds, as
+// "session@expiresAt" and "session/stream@lastDelivered" rows.
+func (h *harness) pubsubRows() []string {
+	h.t.Helper()
+	snap, err := h.store.Load(ctx)
+	if err != nil {
+		h.t.Fatalf("load: %v", err)
+	}
+	var rows []string
+	for _, s := range snap.Sessions {
+		rows = append(rows, fmt.Sprintf("%s/%s@%d", s.Project, s.SessionID, s.ExpiresAtMS))
+	}
+	for _, s := range snap.Subscriptions {
+		rows = append(rows, fmt.Sprintf("%s/%s/%s@%d", s.Project, s.SessionID, s.StreamID, s.LastDelivered))
+	}
+	sort.Strings(rows)
+	return rows
+}
+
+func (h *harness) wantRows(what string, want ...string) {
+	h.t.Helper()
+	got := h.pubsubRows()
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		h.t.Fatalf("%s: store holds %q, want %q", what, got, want)
+	}
+}
+
+// testPubSubRecords checks what the store keeps of sessions and
+// subscriptions through subscribe, publish, unsubscribe, source delete
+// and session delete: a session delete takes its subscriptions along.
+func testPubSubRecords(t *testing.T, cfg Config) {
+	h := newHarness(t, cfg, engine.Options{SessionTTL: pubsubTTL})
+	exp := h.clock.Now().Add(pubsubTTL).UnixMilli()
+	src, src2 := key("src"), key("src2")
+	h.create(src, plain("text/plain", "old"))
+	h.create(src2, plain("text/plain", ""))
+	a := h.subscribe("src", "a")
+	if !a.IsNew || a.StreamPath != sessionKey("a") || a.ExpiresAt.UnixMilli() != exp {
+		t.Fatalf("subscribe a = %+v", a)
+	}
+	h.subscribe("src", "b")
+	h.wantRows("after subscribing", fmt.Sprintf("proj/a@%d", exp), fmt.Sprintf("proj/b@%d", exp), "proj/a/src@3", "proj/b/src@3")
+	if res := h.publish(src, "text/plain", "new"); res.Fanout != 2 || res.NextOffset != 6 {
+		t.Fatalf("publish = %+v", res)
+	}
+	h.wantRows("after a publish", fmt.Sprintf("proj/a@%d", exp), fmt.Sprintf("proj/b@%d", exp), "proj/a/src@6", "proj/b/src@6")
+	for _, s := range []string{"a", "b"} {
+		if got := h.body(sessionKey(s), 0); got != "new" {
+			t.Fatalf("session %s = %q", s, got)
+		}
+	}
+	// A plain append is not fanned out.
+	h.appendData(src, "text/plain", "!")
+	if removed, err := h.e.Unsubscribe(ctx, "proj", "src", "b"); err != nil || !removed {
+		t.Fatalf("unsubscribe = %v, %v", removed, err)
+	}
+	h.subscribe("src2", "a")
+	h.wantRows("after unsubscribing b", fmt.Sprintf("proj/a@%d", exp), fmt.Sprintf("proj/b@%d", exp), "proj/a/src@6", "proj/a/src2@0")
+	if res := h.publish(src, "text/plain", "x"); res.Fanout != 1 {
+		t.Fatalf("publish after unsubscribe: fan-out %d", res.Fanout)
+	}
+	if got := h.body(sessionKey("a"), 0); got != "newx" {
+		t.Fatalf("session a = %q", got)
+	}
+	// Deleting a source drops its subscriptions.
+	if err := h.e.Delete(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	h.wantRows("after deleting src", fmt.Sprintf("proj/a@%d", exp), fmt.Sprintf("proj/b@%d", exp), "proj/a/src2@0")
+	in, err := h.e.Session(ctx, "proj", "a")
+	if err != nil || strings.Join(subsOf(in), ",") != "src2" {
+		t.Fatalf("session a = %+v, %v", in, err)
+	}
+	// Deleting a session drops it, its subscriptions and its stream.
+	if existed, err := h.e.DeleteSession(ctx, "proj", "a"); err != nil || !existed {
+		t.Fatalf("delete session = %v, %v", existed, err)
+	}
+	h.wantRows("after deleting session a", fmt.Sprintf("proj/b@%d", exp))
+	h.wantMissing(sessionKey("a"), engine.ErrNotFound)
+	if _, err := h.e.Session(ctx, "proj", "a"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("session a after delete: %v", err)
+	}
+	if existed, err := h.e.DeleteSession(ctx, "proj", "a"); err != nil || existed {
+		t.Fatalf("second delete session = %v, %v", existed, err)
+	}
+	// Session streams are reserved to the pub/sub layer.
+	_, err = h.e.Append(ctx, sessionKey("b"), engine.AppendRequest{ContentType: "text/plain", Body: []byte("x")})
+	wantErr(t, err, engine.ErrReservedStream)
+	wantErr(t, h.e.Delete(ctx, sessionKey("b")), engine.ErrReservedStream)
+	_, err = h.e.Create(ctx, sessionKey("z"), plain("text/plain", ""))
+	wantErr(t, err, engine.ErrReservedStream)
+	_, err = h.e.Create(ctx, key("fork"), forkReq(sessionKey("b"), nil, 0))
+	wantErr(t, err, engine.ErrReservedStream)
+	if st := h.e.PubSubStats(); st.Subscribes != 3 || st.Publishes != 2 || st.FanoutDeliveries != 3 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// testPubSubExpiry: a session lives SessionTTL past its last subscribe or
+// touch; reads of its stream do not extend it; at expiry the session, its
+// subscriptions and its stream go, in the store too.
+func testPubSubExpiry(t *testing.T, cfg Config) {
+	h := newHarness(t, cfg, engine.Options{SessionTTL: pubsubTTL})
+	src := key("src")
+	h.create(src, plain("text/plain", ""))
+	h.subscribe("src", "a")
+	h.subscribe("src", "b")
+	h.publish(src, "text/plain", "m")
+	h.clock.Advance(pubsubTTL - time.Second)
+	in, err := h.e.TouchSession(ctx, "proj", "a")
+	if err != nil || !in.ExpiresAt.Equal(h.clock.Now().Add(pubsubTTL)) {
+		t.Fatalf("touch = %+v, %v", in, err)
+	}
+	if _, err := h.e.Session(ctx, "proj", "b"); err != nil {
+		t.Fatal(err)
+	}
+	h.body(sessionKey("b"), 0) // a read does not extend
+	h.clock.Advance(time.Second)
+	if _, err := h.e.Session(ctx, "proj", "b"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("session b after its TTL: %v", err)
+	}
+	h.wantMissing(sessionKey("b"), engine.ErrNotFound)
+	if res := h.publish(src, "text/plain", "n"); res.Fanout != 1 {
+		t.Fatalf("fan-out after b expired: %d", res.Fanout)
+	}
+	if got := h.body(sessionKey("a"), 0); got != "mn" {
+		t.Fatalf("session a = %q", got)
+	}
+	h.wantRows("after b expired", fmt.Sprintf("proj/a@%d", in.ExpiresAt.UnixMilli()), "proj/a/src@2")
+	if st := h.e.PubSubStats(); st.SessionsExpired != 1 {
+		t.Fatalf("SessionsExpired = %d", st.SessionsExpired)
+	}
+	// Touch creates an unknown session.
+	c, err := h.e.TouchSession(ctx, "proj", "c")
+	if err != nil || !c.IsNew || len(c.Subscriptions) != 0 {
+		t.Fatalf("touch c = %+v, %v", c, err)
+	}
+}
+
+// testPubSubCommitFailure: a publish whose commit fails leaves the source
+// and every session as they were, and the engine's delivery positions
+// roll back with it, so the retried publish is fanned out exactly once.
+func testPubSubCommitFailure(t *testing.T, cfg Config) {
+	clock := NewClock()
+	st := &flakyStore{Store: cfg.Open(t, t.TempDir())}
+	e, err := engine.Open(ctx, st, engine.Options{Now: clock.Now, SessionTTL: pubsubTTL})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	h := &harness{t: t, cfg: cfg, clock: clock, store: st, e: e}
+	t.Cleanup(h.shutdown)
+
+	src := key("src")
+	h.create(src, plain("text/plain", ""))
+	h.subscribe("src", "a")
+	h.subscribe("src", "b")
+	st.fail.Store(true)
+	for name, op := range map[string]func() error{
+		"publish": func() error {
+			_, err := h.e.Publish(ctx, src, engine.AppendRequest{ContentType: "text/plain", Body: []byte("lost"), Producer: prod("p", 0, 0)})
+			return err
+		},
+		"subscribe":      func() error { _, err := h.e.Subscribe(ctx, "proj", "src", "c"); return err },
+		"touch":          func() error { _, err := h.e.TouchSession(ctx, "proj", "d"); return err },
+		"unsubscribe":    func() error { _, err := h.e.Unsubscribe(ctx, "proj", "src", "a"); return err },
+		"delete session": func() error { _, err := h.e.DeleteSession(ctx, "proj", "b"); return err },
+	} {
+		if err := op(); !errors.Is(err, engine.ErrUnavailable) {
+			t.Fatalf("%s during a commit failure: %v, want ErrUnavailable", name, err)
+		}
+	}
+	st.fail.Store(false)
+	for _, s := range []string{"a", "b"} {
+		in, err := h.e.Session(ctx, "proj", s)
+		if err != nil || strings.Join(subsOf(in), ",") != "src" {
+			t.Fatalf("session %s after failed commits = %+v, %v", s, in, err)
+		}
+		if got := h.body(sessionKey(s), 0); got != "" {
+			t.Fatalf("session %s after a failed publish = %q", s, got)
+		}
+	}
+	for _, s := range []string{"c", "d"} {
+		if _, err := h.e.Session(ctx, "proj", s); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("session %s after a failed commit: %v", s, err)
+		}
+		h.wantMissing(sessionKey(s), engine.ErrNotFound)
+	}
+	if got := h.body(src, 0); got != "" {
+		t.Fatalf("source after a failed publish = %q", got)
+	}
+	// The retry is new (not a duplicate) and reaches every session once.
+	res, err := h.e.Publish(ctx, src, engine.AppendRequest{ContentType: "text/plain", Body: []byte("lost"), Producer: prod("p", 0, 0)})
+	if err != nil || res.Duplicate || res.Fanout != 2 {
+		t.Fatalf("retried publish = %+v, %v", res, err)
+	}
+	h.publish(src, "text/plain", "!")
+	for _, k := range []engine.Key{src, sessionKey("a"), sessionKey("b")} {
+		if got := h.body(k, 0); got != "lost!" {
+			t.Fatalf("%s = %q", k, got)
+		}
+	}
+	h.wantRows("after the retry", fmt.Sprintf("proj/a@%d", clock.Now().Add(pubsubTTL).UnixMilli()),
+		fmt.Sprintf("proj/b@%d", clock.Now().Add(pubsubTTL).UnixMilli()), "proj/a/src@5", "proj/b/src@5")
+}
+
+// testReopenPubSub: sessions, subscriptions, delivery positions and
+// expiries survive a restart; expiry after a restart still happens.
+func testReopenPubSub(t *testing.T, cfg Config) {
+	requirePersistent(t, cfg)
+	h := newHarness(t, cfg, engine.Options{SessionTTL: pubsubTTL})
+	src := key("src")
+	h.create(src, plain("text/plain", ""))
+	h.subscribe("src", "a")
+	h.publish(src, "text/plain", "1")
+	h.subscribe("src", "b")
+	h.publish(src, "text/plain", "2")
+	before, err := h.e.Session(ctx, "proj", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.reopen()
+	after, err := h.e.Session(ctx, "proj", "a")
+	if err != nil || !after.ExpiresAt.Equal(before.ExpiresAt) || !after.CreatedAt.Equal(before.CreatedAt) ||
+		fmt.Sprint(after.Subscriptions) != fmt.Sprint(before.Subscriptions) {
+		t.Fatalf("session a after reopen = %+v, %v; before %+v", after, err, before)
+	}
+	if res := h.publish(src, "text/plain", "3"); res.Fanout != 2 {
+		t.Fatalf("fan-out after reopen %d", res.Fanout)
+	}
+	if a, b := h.body(sessionKey("a"), 0), h.body(sessionKey("b"), 0); a != "123" || b != "23" {
+		t.Fatalf("sessions after reopen: a %q, b %q", a, b)
+	}
+	h.clock.Advance(pubsubTTL - time.Second)
+	if _, err := h.e.TouchSession(ctx, "proj", "a"); err != nil {
+		t.Fatal(err)
+	}
+	h.reopen()
+	h.clock.Advance(time.Second)
+	if _, err := h.e.Session(ctx, "proj", "a"); err != nil {
+		t.Fatalf("touched session a after reopen: %v", err)
+	}
+	if _, err := h.e.Session(ctx, "proj", "b"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("session b past its TTL after reopen: %v", err)
+	}
+	h.reopen()
+	h.wantMissing(sessionKey("b"), engine.ErrNotFound)
+	h.wantRows("after b expired and a reopen", fmt.Sprintf("proj/a@%d", h.clock.Now().Add(pubsubTTL-time.Second).UnixMilli()), "proj/a/src@3")
 }
