@@ -26,6 +26,18 @@ followed by a "Try: …" line with a command that helps.`,
     Any non-empty value makes prompts plain text, one question per line,
     for screen readers and scripted input.
 
+DSCTL_URL, DSCTL_PROJECT, DSCTL_TOKEN, DSCTL_DATA_DIR
+    The server, project, bearer token and local data dir of the commands
+    that talk to a server (tail, stream, publish, subscribe, session), in
+    place of --url, --project, --token and --data-dir. Below them comes a
+    dsctl.toml found upward from the working directory.
+
+NO_COLOR
+    Any non-empty value turns colour off (as --no-color does).
+
+TERM
+    TERM=dumb turns colour off too.
+
 Flags always win over the environment.`,
 		},
 	}

@@ -173,7 +173,9 @@ func clientFor(ctx context.Context, cmd *cobra.Command, f *targetFlags, scope to
 func requestError(op string, t *target, err error) error {
 	var ae *client.APIError
 	if errors.As(err, &ae) {
-		if client.IsAuth(err) {
+		// RESERVED_STREAM and STALE_EPOCH are 403s about the request, not
+		// the credentials.
+		if client.IsAuth(err) && ae.Code != "RESERVED_STREAM" && ae.Code != "STALE_EPOCH" {
 			hint := "dsctl token --project " + t.Project + " --scope write, then --token <jwt> (or DSCTL_TOKEN)"
 			if t.Minted {
 				hint = "the token minted from the local registry was refused: check --data-dir matches dsctl serve's"

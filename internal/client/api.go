@@ -113,7 +113,7 @@ func (c *Client) Publish(ctx context.Context, streamID, contentType string, body
 	if err != nil {
 		return nil, err
 	}
-	return appendResult(resp, o), nil
+	return appendResult(resp, o, len(body) > 0), nil
 }
 
 // StreamSummary is a stream in the inspection API.

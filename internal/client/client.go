@@ -254,10 +254,12 @@ func (c *Client) post(ctx context.Context, path, contentType string, body []byte
 	return c.do(req)
 }
 
-func appendResult(resp *http.Response, o AppendOptions) *AppendResult {
+// appendResult reads a POST's answer. A producer write carrying data is
+// answered 200 when appended and 204 when it was a duplicate.
+func appendResult(resp *http.Response, o AppendOptions, hasBody bool) *AppendResult {
 	resp.Body.Close()
 	r := &AppendResult{NextOffset: resp.Header.Get("Stream-Next-Offset"), Closed: resp.Header.Get("Stream-Closed") == "true"}
-	r.Duplicate = o.Producer != nil && resp.StatusCode == http.StatusNoContent && resp.Header.Get("Producer-Seq") != strconv.FormatInt(o.Producer.Seq, 10)
+	r.Duplicate = o.Producer != nil && hasBody && resp.StatusCode == http.StatusNoContent
 	if n, err := strconv.Atoi(resp.Header.Get("Stream-Fanout-Count")); err == nil {
 		r.FanoutCount = n
 	}
@@ -270,7 +272,7 @@ func (c *Client) Append(ctx context.Context, id, contentType string, body []byte
 	if err != nil {
 		return nil, err
 	}
-	return appendResult(resp, o), nil
+	return appendResult(resp, o, len(body) > 0), nil
 }
 
 // Head returns a stream's metadata.

@@ -56,14 +56,20 @@ func offsetBefore(next string, n int64) string {
 	return fmt.Sprintf("%s_%016d", gen, p-n)
 }
 
-// split turns a response body into messages, numbering them back from
-// next.
-func split(body []byte, isJSON bool, next string) ([]Message, error) {
+// split turns a response body into messages. JSON messages are numbered
+// back from next; a byte chunk starts at start when that is a concrete
+// offset (SSE text framing may turn CR into LF, so its length is not a
+// safe measure), else len(body) before next.
+func split(body []byte, isJSON bool, next, start string) ([]Message, error) {
 	if len(body) == 0 {
 		return nil, nil
 	}
 	if !isJSON {
-		return []Message{{Offset: offsetBefore(next, int64(len(body))), Data: body}}, nil
+		off := start
+		if off == "" || off == "-1" || off == "now" {
+			off = offsetBefore(next, int64(len(body)))
+		}
+		return []Message{{Offset: off, Data: body}}, nil
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(body, &items); err != nil {
@@ -90,7 +96,7 @@ func readPath(path, offset string, extra url.Values) string {
 	return path + "?" + q.Encode()
 }
 
-func batchFrom(resp *http.Response) (*Batch, error) {
+func batchFrom(resp *http.Response, start string) (*Batch, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -102,7 +108,7 @@ func batchFrom(resp *http.Response) (*Batch, error) {
 		Closed:     resp.Header.Get("Stream-Closed") == "true",
 		JSON:       IsJSON(resp.Header.Get("Content-Type")),
 	}
-	b.Messages, err = split(body, b.JSON, b.NextOffset)
+	b.Messages, err = split(body, b.JSON, b.NextOffset, start)
 	return b, err
 }
 
@@ -117,7 +123,7 @@ func (c *Client) Read(ctx context.Context, id, offset string) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return batchFrom(resp)
+	return batchFrom(resp, offset)
 }
 
 // LongPoll waits for data after offset. A timeout is an empty batch at
@@ -135,7 +141,7 @@ func (c *Client) LongPoll(ctx context.Context, id, offset, cursor string) (*Batc
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := batchFrom(resp)
+	b, err := batchFrom(resp, offset)
 	if err != nil {
 		return nil, "", err
 	}
@@ -204,12 +210,15 @@ func (c *Client) SSE(ctx context.Context, id, offset string, fn func(*Batch) err
 				}
 				b := &Batch{NextOffset: ctl.StreamNextOffset, UpToDate: ctl.UpToDate, Closed: ctl.StreamClosed, JSON: isJSON}
 				if havePending {
-					msgs, err := split(pending, isJSON, ctl.StreamNextOffset)
+					msgs, err := split(pending, isJSON, ctl.StreamNextOffset, offset)
 					if err != nil {
 						return err
 					}
 					b.Messages = msgs
 					pending, havePending = nil, false
+				}
+				if ctl.StreamNextOffset != "" {
+					offset = ctl.StreamNextOffset
 				}
 				if err := fn(b); err != nil {
 					return err
