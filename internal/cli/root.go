@@ -65,6 +65,13 @@ CORS origins with dsctl project.`,
 		newTokenCmd(ios, nil),
 		newProjectCmd(ios),
 		newVersionCmd(ios),
+		newUICmd(ios, nil),
+		newTailCmd(ios, nil),
+		newStreamCmd(ios),
+		newPublishCmd(ios, nil),
+		newSubscribeCmd(ios, nil),
+		newUnsubscribeCmd(ios, nil),
+		newSessionCmd(ios),
 	)
 	root.AddCommand(newHelpTopics()...)
 	return root
