@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/spf13/cobra"
+
 	"bytes"
 	"strings"
 	"testing"
@@ -19,4 +21,27 @@ func TestHelpTopics(t *testing.T) {
 			t.Errorf("dsctl help %s does not mention %q:\n%s", topic, want, out.String())
 		}
 	}
+}
+
+// TestEveryCommandHasAnExample walks the command tree: each runnable
+// command's --help shows at least one example.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	root := newRootCmd(&IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	root.InitDefaultHelpCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" {
+				continue
+			}
+			if c.Name() == "completion" {
+				continue // cobra's per-shell commands carry install steps instead
+			}
+			if sub.Runnable() && sub.Example == "" && len(sub.Commands()) == 0 {
+				t.Errorf("%s has no example in its --help", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
 }

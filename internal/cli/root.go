@@ -74,5 +74,16 @@ CORS origins with dsctl project.`,
 		newSessionCmd(ios),
 	)
 	root.AddCommand(newHelpTopics()...)
+	// Cobra's default completion command: give it an example like the rest.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = `  # bash, for this shell
+  source <(dsctl completion bash)
+
+  # zsh, for every new shell
+  dsctl completion zsh > "${fpath[1]}/_dsctl"`
+		}
+	}
 	return root
 }

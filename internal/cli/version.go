@@ -72,7 +72,9 @@ func newVersionCmd(ios *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print dsctl's version, commit, build date and Go version",
-		Args:  cobra.NoArgs,
+		Example: `  dsctl version
+  dsctl version --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON {
 				enc := json.NewEncoder(ios.Out)
