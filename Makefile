@@ -3,11 +3,14 @@
 GO        ?= go
 GOFMT     ?= gofmt
 BIN       ?= bin/dsctl
+# goreleaser v2, pinned in its own module (tools/goreleaser/go.mod) so its
+# dependencies stay out of dsctl's module graph.
+GORELEASER ?= $(GO) tool -modfile=tools/goreleaser/go.mod goreleaser
 
 # `make test` runs its steps strictly one after another, in the order listed.
 .NOTPARALLEL:
 
-.PHONY: all build vet fmt-check unit conformance test bench clean
+.PHONY: all build vet fmt-check unit conformance test bench clean man completions release-config-check release-check release
 
 all: build
 
@@ -44,5 +47,24 @@ test: fmt-check vet unit conformance
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/engine/...
 
+# Man pages (gzipped, one per command) into manpages/; shell completions into completions/.
+man:
+	bash scripts/manpages.sh "$(VERSION)" manpages
+
+completions:
+	bash scripts/completions.sh completions
+
+# Validate .goreleaser.yaml (what CI runs).
+release-config-check:
+	$(GORELEASER) check
+
+# Validate .goreleaser.yaml and build a snapshot release into dist/ (nothing is published).
+release-check: release-config-check
+	$(GORELEASER) release --snapshot --clean --skip=publish
+
+# A real release from a vX.Y.Z tag (needs GITHUB_TOKEN and HOMEBREW_TAP_GITHUB_TOKEN).
+release:
+	$(GORELEASER) release --clean
+
 clean:
-	rm -rf bin testdata/conformance/results
+	rm -rf bin dist completions manpages testdata/conformance/results

@@ -78,6 +78,28 @@ CORS origins with dsctl project.`,
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
+			c.Long = `Generate the shell completion script for dsctl (bash, zsh, fish or
+powershell) on stdout. Homebrew installs and release archives ship the bash,
+zsh and fish scripts already (completions/ in the archive).
+
+To load completions in the current shell:
+
+  bash        source <(dsctl completion bash)
+  zsh         source <(dsctl completion zsh)
+  fish        dsctl completion fish | source
+  powershell  dsctl completion powershell | Out-String | Invoke-Expression
+
+To load them in every new shell, install the script once:
+
+  bash        dsctl completion bash > ~/.local/share/bash-completion/completions/dsctl
+              (needs the bash-completion package)
+  zsh         dsctl completion zsh > "${fpath[1]}/_dsctl"
+              (with "autoload -U compinit; compinit" in ~/.zshrc)
+  fish        dsctl completion fish > ~/.config/fish/completions/dsctl.fish
+  powershell  add "dsctl completion powershell | Out-String | Invoke-Expression"
+              to your $PROFILE
+
+See "dsctl completion <shell> --help" for more on each shell.`
 			c.Example = `  # bash, for this shell
   source <(dsctl completion bash)
 
