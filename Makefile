@@ -10,7 +10,7 @@ GORELEASER ?= $(GO) tool -modfile=tools/goreleaser/go.mod goreleaser
 # `make test` runs its steps strictly one after another, in the order listed.
 .NOTPARALLEL:
 
-.PHONY: all build vet fmt-check unit conformance test bench clean man completions release-config-check release-check release
+.PHONY: all build vet fmt-check unit conformance conformance-workers test bench clean man completions release-config-check release-check release
 
 all: build
 
@@ -21,7 +21,7 @@ vet:
 	$(GO) vet ./...
 
 fmt-check:
-	@files=$$(find . \( -path ./.git -o -path ./testdata/conformance/node_modules \) -prune \
+	@files=$$(find . \( -path ./.git -o -path ./testdata/conformance/node_modules -o -path ./testdata/workers/node_modules \) -prune \
 		-o -type f -name '*.go' -print | sed 's|^\./||' | sort); \
 	if [ -z "$$files" ]; then echo "fmt-check: no Go files"; exit 0; fi; \
 	unformatted=$$($(GOFMT) -l $$files) || exit 1; \
@@ -40,7 +40,17 @@ conformance: build
 	@rc=0; \
 	DSCTL_BIN=$(BIN) bash scripts/conformance.sh || rc=1; \
 	DSCTL_BIN=$(BIN) bash scripts/conformance.sh --in-memory || rc=1; \
+	if command -v node >/dev/null 2>&1; then \
+		bash scripts/workers-conformance.sh || rc=1; \
+	else \
+		echo "conformance (workerd): skipped: node not found"; \
+	fi; \
 	exit $$rc
+
+# The core worker (templates/core) under workerd, run by the wrangler
+# pinned in testdata/workers (wrangler dev --local, loopback only).
+conformance-workers:
+	bash scripts/workers-conformance.sh
 
 test: fmt-check vet unit conformance
 
