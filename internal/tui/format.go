@@ -217,3 +217,18 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// statusLine picks what a view's status line shows, most urgent first:
+// its error, its tail's connection trouble, work in progress, or a note.
+// The bool says whether it is an error.
+func statusLine(err, tail, busy, note string) (string, bool) {
+	switch {
+	case err != "":
+		return err, true
+	case tail != "":
+		return tail, true
+	case busy != "":
+		return busy, false
+	}
+	return note, false
+}

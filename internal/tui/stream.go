@@ -285,15 +285,7 @@ func (m *streamModel) run(op string) tea.Cmd {
 }
 
 func (m streamModel) status() (string, bool) {
-	switch {
-	case m.err != "":
-		return m.err, true
-	case m.tail.status != "":
-		return m.tail.status, true
-	case m.busy != "":
-		return m.busy, false
-	}
-	return m.note, false
+	return statusLine(m.err, m.tail.status, m.busy, m.note)
 }
 
 func (m streamModel) help() helpKeys {

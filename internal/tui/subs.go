@@ -417,15 +417,7 @@ func (m sessionsModel) publish() (sessionsModel, tea.Cmd) {
 }
 
 func (m sessionsModel) status() (string, bool) {
-	switch {
-	case m.err != "":
-		return m.err, true
-	case m.tail.status != "":
-		return m.tail.status, true
-	case m.busy != "":
-		return m.busy, false
-	}
-	return m.note, false
+	return statusLine(m.err, m.tail.status, m.busy, m.note)
 }
 
 func (m sessionsModel) help() helpKeys {
