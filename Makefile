@@ -10,7 +10,7 @@ GORELEASER ?= $(GO) tool -modfile=tools/goreleaser/go.mod goreleaser
 # `make test` runs its steps strictly one after another, in the order listed.
 .NOTPARALLEL:
 
-.PHONY: all build vet fmt-check unit conformance conformance-workers test bench clean man completions release-config-check release-check release
+.PHONY: all build vet fmt-check unit conformance conformance-workers crossengine test bench clean man completions release-config-check release-check release
 
 all: build
 
@@ -52,7 +52,19 @@ conformance: build
 conformance-workers:
 	bash scripts/workers-conformance.sh
 
-test: fmt-check vet unit conformance
+# The cross-engine HTTP suite (internal/crossengine) against dsctl serve
+# and, when node is present, the core worker under workerd.
+crossengine: build
+	@rc=0; \
+	DSCTL_BIN=$(BIN) bash scripts/crossengine.sh local || rc=1; \
+	if command -v node >/dev/null 2>&1; then \
+		bash scripts/crossengine.sh workerd || rc=1; \
+	else \
+		echo "crossengine (workerd): skipped: node not found"; \
+	fi; \
+	exit $$rc
+
+test: fmt-check vet unit conformance crossengine
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/engine/...

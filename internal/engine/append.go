@@ -45,7 +45,7 @@ func (e *Engine) Append(ctx context.Context, key Key, req AppendRequest) (*Appen
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("append %s: %w", key, err)
+		return nil, opError("append "+key.String(), err)
 	}
 	return res, nil
 }
@@ -161,7 +161,7 @@ func (e *Engine) Delete(ctx context.Context, key Key) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", key, err)
+		return opError("delete "+key.String(), err)
 	}
 	return nil
 }

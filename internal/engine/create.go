@@ -86,7 +86,7 @@ func (e *Engine) Create(ctx context.Context, key Key, req CreateRequest) (*Creat
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", key, err)
+		return nil, opError("create "+key.String(), err)
 	}
 	return res, nil
 }

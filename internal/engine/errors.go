@@ -63,3 +63,15 @@ func (e *ProducerError) Error() string {
 	return fmt.Sprintf("producer sequence gap: expected %d, received %d", e.ExpectedSeq, e.ReceivedSeq)
 }
 func (e *ProducerError) Unwrap() error { return e.Kind }
+
+// OpError names the engine operation that failed, for logs and CLI
+// messages; the HTTP layer shows clients only the error inside it.
+type OpError struct {
+	Op  string
+	Err error
+}
+
+func (e *OpError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *OpError) Unwrap() error { return e.Err }
+
+func opError(op string, err error) error { return &OpError{Op: op, Err: err} }

@@ -284,7 +284,7 @@ func (e *Engine) Subscribe(ctx context.Context, project, streamID, sessionID str
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("subscribe %s to %s: %w", sessionID, streamID, err)
+		return nil, opError("subscribe "+sessionID+" to "+streamID, err)
 	}
 	e.ps.subscribes.Add(1)
 	return out, nil
@@ -308,7 +308,7 @@ func (e *Engine) Unsubscribe(ctx context.Context, project, streamID, sessionID s
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("unsubscribe %s from %s: %w", sessionID, streamID, err)
+		return false, opError("unsubscribe "+sessionID+" from "+streamID, err)
 	}
 	return removed, nil
 }
@@ -353,7 +353,7 @@ func (e *Engine) TouchSession(ctx context.Context, project, sessionID string) (*
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("touch session %s: %w", sessionID, err)
+		return nil, opError("touch session "+sessionID, err)
 	}
 	return out, nil
 }
@@ -375,7 +375,7 @@ func (e *Engine) DeleteSession(ctx context.Context, project, sessionID string) (
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("delete session %s: %w", sessionID, err)
+		return false, opError("delete session "+sessionID, err)
 	}
 	return existed, nil
 }
@@ -419,7 +419,7 @@ func (e *Engine) Publish(ctx context.Context, key Key, req AppendRequest) (*Publ
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("publish to %s: %w", key, err)
+		return nil, opError("publish to "+key.String(), err)
 	}
 	e.ps.publishes.Add(1)
 	e.ps.deliveries.Add(int64(out.Fanout))

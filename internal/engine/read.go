@@ -177,7 +177,7 @@ func (h *Handle) Read(ctx context.Context, pos int64) (*ReadResult, error) {
 	}
 	msgs, err := h.e.readRange(ctx, h.s, v.tail, pos, v.tail, h.e.opts.ReadPageBytes, viewRecent)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", h.s.key, err)
+		return nil, opError("read "+h.s.key.String(), err)
 	}
 	next := pos
 	if len(msgs) > 0 {

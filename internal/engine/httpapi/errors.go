@@ -80,7 +80,14 @@ func message(err error) string {
 	if errors.As(err, &re) {
 		return re.Msg
 	}
-	return err.Error()
+	// Clients see what went wrong, not which internal operation it was in.
+	for {
+		var oe *engine.OpError
+		if !errors.As(err, &oe) {
+			return err.Error()
+		}
+		err = oe.Err
+	}
 }
 
 // writeError answers with the error's status, the protocol headers some
