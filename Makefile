@@ -10,7 +10,7 @@ GORELEASER ?= $(GO) tool -modfile=tools/goreleaser/go.mod goreleaser
 # `make test` runs its steps strictly one after another, in the order listed.
 .NOTPARALLEL:
 
-.PHONY: all build vet fmt-check unit conformance conformance-workers crossengine test bench clean man completions release-config-check release-check release
+.PHONY: all build vet fmt-check unit conformance conformance-workers pubsub-workers crossengine test bench clean man completions release-config-check release-check release
 
 all: build
 
@@ -42,8 +42,10 @@ conformance: build
 	DSCTL_BIN=$(BIN) bash scripts/conformance.sh --in-memory || rc=1; \
 	if command -v node >/dev/null 2>&1; then \
 		bash scripts/workers-conformance.sh || rc=1; \
+		bash scripts/workers-pubsub.sh || rc=1; \
 	else \
 		echo "conformance (workerd): skipped: node not found"; \
+		echo "workers pubsub tests: skipped: node not found"; \
 	fi; \
 	exit $$rc
 
@@ -51,6 +53,11 @@ conformance: build
 # pinned in testdata/workers (wrangler dev --local, loopback only).
 conformance-workers:
 	bash scripts/workers-conformance.sh
+
+# The subscription worker (templates/subscription) next to core under
+# workerd: the pub/sub checks of testdata/workers/pubsub.test.mjs.
+pubsub-workers:
+	bash scripts/workers-pubsub.sh
 
 # The cross-engine HTTP suite (internal/crossengine) against dsctl serve
 # and, when node is present, the core worker under workerd.

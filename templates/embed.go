@@ -5,7 +5,7 @@ package templates
 
 import "embed"
 
-// FS holds every template file, under its directory (core/...).
+// FS holds every template file, under its directory (core/..., subscription/...).
 //
-//go:embed all:core
+//go:embed all:core all:subscription
 var FS embed.FS

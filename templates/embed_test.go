@@ -134,3 +134,30 @@ func TestImportRE(t *testing.T) {
 		t.Error("allowedImport is wrong")
 	}
 }
+
+func TestSubscriptionTemplateFiles(t *testing.T) {
+	for _, p := range []string{"subscription/worker.js", "subscription/pubsub_do.js", "subscription/wrangler.toml"} {
+		if _, err := fs.Stat(FS, p); err != nil {
+			t.Errorf("missing %s: %v", p, err)
+		}
+	}
+}
+
+// TestSharedCopiesIdentical: each worker folder must be uploadable on its
+// own, so the subscription worker carries copies of core's auth and
+// protocol modules; they must not drift (seed lesson 15).
+func TestSharedCopiesIdentical(t *testing.T) {
+	for _, name := range []string{"auth.js", "protocol.js"} {
+		a, err := fs.ReadFile(FS, "core/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := fs.ReadFile(FS, "subscription/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("subscription/%s differs from core/%s: copy core's over it (cp templates/core/%s templates/subscription/)", name, name, name)
+		}
+	}
+}

@@ -10,6 +10,7 @@
 // LONG_POLL_TIMEOUT_MS, SSE_LIFETIME_MS tune live reads; MAX_BODY_BYTES and
 // MAX_LIVE_READERS bound a request body and the live readers of a stream;
 // SEGMENT_MAX_ROWS, SEGMENT_MAX_BYTES set when the hot log rotates to R2.
+import { WorkerEntrypoint } from "cloudflare:workers";
 import { HttpError, badRequest, errorResponse } from "./protocol.js";
 import { authorize } from "./auth.js";
 
@@ -143,7 +144,14 @@ function mutable(resp) {
   return new Response(resp.body, resp);
 }
 
-async function handle(request, env) {
+/**
+ * @param {Request} request
+ * @param {any} env
+ * @param {boolean} [internal] true only for requests that came through the
+ *   CoreRPC entrypoint (a service binding from the subscription worker):
+ *   no token checks, and session:* streams may be written.
+ */
+async function handle(request, env, internal = false) {
   const url = new URL(request.url);
   let target = null;
   let project = null;
@@ -168,7 +176,7 @@ async function handle(request, env) {
     const routes = ROUTES[target.kind];
     const access = routes[request.method];
     let projectErr = null;
-    if (target.project && !isOpen(env, target.project)) {
+    if (target.project && !isOpen(env, target.project) && !internal) {
       project = await lookupProject(env, target.project);
       if (!project) projectErr = new HttpError(401, "UNAUTHORIZED", "unknown project");
     }
@@ -197,7 +205,7 @@ async function handle(request, env) {
       return finish(jsonResponse(d));
     }
     if (project) await authorize({ request, env, target, access, project, stub, now: Date.now() });
-    if (request.method !== "GET" && request.method !== "HEAD") reserved(target.name);
+    if (request.method !== "GET" && request.method !== "HEAD" && !internal) reserved(target.name);
     let forkKey = null;
     if (request.method === "PUT" && request.headers.has("Stream-Forked-From")) {
       const src = parseForkSource(request.headers.get("Stream-Forked-From"));
@@ -265,6 +273,21 @@ function preflight() {
       "Cache-Control": "no-store",
     },
   });
+}
+
+/**
+ * The subscription worker's way in (service binding with
+ * entrypoint = "CoreRPC"): the same HTTP API, trusted, and allowed to
+ * write session:* streams. Cloudflare routes internet traffic (routes,
+ * workers.dev) only to the default export below, never to a named
+ * entrypoint, so this cannot be reached or forged from outside: only a
+ * worker in the same account with a service binding to it can call it.
+ */
+export class CoreRPC extends WorkerEntrypoint {
+  /** @param {Request} request */
+  fetch(request) {
+    return handle(request, this.env, true);
+  }
 }
 
 export default {

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Run the pub/sub checks (testdata/workers/pubsub.test.mjs) against the
+# core worker (templates/core) and the subscription worker
+# (templates/subscription) under workerd, each started with the pinned
+# wrangler in testdata/workers (`wrangler dev --local`, loopback only,
+# temp persist dirs, ports chosen free). The subscription worker reaches
+# core's CoreRPC entrypoint through its CORE service binding, resolved by
+# wrangler's dev registry (a temp WRANGLER_REGISTRY_PATH shared by the two
+# processes). The test project is seeded into each worker's local KV.
+# Sessions live WORKERS_SESSION_TTL seconds (default 8) so that the
+# expiry alarm is exercised.
+#
+# Usage:
+#   scripts/workers-pubsub.sh
+#
+# The last line printed is
+#   workers pubsub tests: N passed, N failed
+# and the exit code is non-zero on a failure.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+workers_dir="$repo_root/testdata/workers"
+startup_secs=90
+
+case "${1:-}" in -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+
+log() { printf 'workers pubsub: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v node >/dev/null 2>&1 || die "node not found in PATH"
+command -v npm >/dev/null 2>&1 || die "npm not found in PATH"
+if [[ ! -d $workers_dir/node_modules/wrangler || $workers_dir/package-lock.json -nt $workers_dir/node_modules ]]; then
+  log "installing npm dependencies (npm ci) in testdata/workers"
+  (cd "$workers_dir" && npm ci --no-audit --no-fund)
+  touch "$workers_dir/node_modules"
+fi
+
+tmp=$(mktemp -d -t dsctl-workers-pubsub.XXXXXX)
+pids=()
+
+stop_all() {
+  local pid i
+  for pid in ${pids[@]+"${pids[@]}"}; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in ${pids[@]+"${pids[@]}"}; do
+    for ((i = 0; i < 100; i++)); do
+      kill -0 -- "-$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_all
+  if [[ ${KEEP_LOGS:-} != "" ]]; then cp "$tmp"/*.log "$KEEP_LOGS"/ 2>/dev/null || true; fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cp -R "$repo_root/templates/core" "$tmp/core"
+cp -R "$repo_root/templates/subscription" "$tmp/subscription"
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CI=1 NO_COLOR=1 \
+  CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_UPDATE_CHECK=false \
+  WRANGLER_LOG_PATH="$tmp/wrangler-logs" XDG_CONFIG_HOME="$tmp/config" WRANGLER_REGISTRY_PATH="$tmp/registry"
+wrangler="$workers_dir/node_modules/.bin/wrangler"
+entry='{"signingSecrets":["acme-new","acme-old"],"corsOrigins":["https://app.example"]}'
+
+start() { # name, port, extra args...
+  local name=$1 port=$2
+  shift 2
+  (cd "$tmp/$name" && "$wrangler" kv key put --local --binding REGISTRY --persist-to "$tmp/state-$name" acme "$entry") \
+    >>"$tmp/$name.log" 2>&1 || die "could not seed local KV for $name (see $tmp/$name.log)"
+  (
+    cd "$tmp/$name"
+    exec setsid "$wrangler" dev --local --ip 127.0.0.1 --port "$port" --inspector-port 0 \
+      --persist-to "$tmp/state-$name" --show-interactive-dev-session=false "$@"
+  ) </dev/null >>"$tmp/$name.log" 2>&1 &
+  pids+=($!)
+}
+
+wait_up() { # name, url
+  local deadline=$((SECONDS + startup_secs)) code
+  while :; do
+    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$2/health" 2>/dev/null || true)
+    [[ $code != 200 ]] || return 0
+    if ((SECONDS >= deadline)); then
+      tail -n 40 "$tmp/$1.log" | sed 's/^/  | /' >&2
+      die "$2/health ($1) did not answer 200 within ${startup_secs}s"
+    fi
+    sleep 0.2
+  done
+}
+
+session_ttl=${WORKERS_SESSION_TTL:-8}
+core_port=$(free_port)
+start core "$core_port" --var LONG_POLL_TIMEOUT_MS:500 --var AUTH_DEFAULT:0
+wait_up core "http://127.0.0.1:$core_port"
+sub_port=$(free_port)
+start subscription "$sub_port" --var "SESSION_TTL_SECONDS:$session_ttl"
+wait_up subscription "http://127.0.0.1:$sub_port"
+log "core at http://127.0.0.1:$core_port, subscription at http://127.0.0.1:$sub_port"
+
+rc=0
+out=$(SESSION_TTL="$session_ttl" CORE_URL="http://127.0.0.1:$core_port" PUBSUB_URL="http://127.0.0.1:$sub_port" \
+  node --test --test-reporter=tap "$workers_dir/pubsub.test.mjs" 2>&1) || rc=$?
+stop_all
+pass=$(printf '%s\n' "$out" | sed -n 's/^# pass //p')
+fail=$(printf '%s\n' "$out" | sed -n 's/^# fail //p')
+if [[ $rc != 0 ]]; then
+  printf '%s\n' "$out" | grep -E '^not ok|^ +(error|expected|actual):|^ +message:' | head -n 40 | sed 's/^/  /'
+  for n in core subscription; do grep -iE 'error|exception' "$tmp/$n.log" | grep -v '^\s*$' | head -n 10 | sed "s/^/  [$n] /"; done
+fi
+echo "workers pubsub tests: ${pass:-0} passed, ${fail:-?} failed"
+exit "$rc"
