@@ -24,7 +24,7 @@ const CORS_ALLOW_HEADERS = "Content-Type, Authorization, If-None-Match, Stream-S
   "Stream-Fork-Sub-Offset, X-Stream-Public";
 const CORS_EXPOSE_HEADERS = "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, " +
   "Stream-Expires-At, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, " +
-  "Content-Type, Content-Encoding, Vary, Location, Stream-SSE-Data-Encoding";
+  "Content-Type, Content-Encoding, Vary, Location, Stream-SSE-Data-Encoding, Stream-Fanout-Count";
 
 /** Methods each route kind answers, and the access each needs. */
 const ROUTES = {
