@@ -6,15 +6,19 @@
 # temp persist dirs, ports chosen free). The subscription worker reaches
 # core's CoreRPC entrypoint through its CORE service binding, resolved by
 # wrangler's dev registry (a temp WRANGLER_REGISTRY_PATH shared by the two
-# processes). The test project is seeded into each worker's local KV.
-# Sessions live WORKERS_SESSION_TTL seconds (default 8) so that the
-# expiry alarm is exercised.
+# processes). The test project is seeded into each worker's local KV
+# (with the node tests' secrets and the fixed secret of
+# scripts/crossengine.sh). Sessions live WORKERS_SESSION_TTL seconds
+# (default 8) so that the expiry alarm is exercised. While both workers
+# are still up, the cross-engine suite (internal/crossengine) then runs
+# with DSCTL_XE_URL=core, DSCTL_XE_PUBSUB_URL=subscription, pub/sub on.
 #
 # Usage:
 #   scripts/workers-pubsub.sh
 #
-# The last line printed is
+# The last lines printed are
 #   workers pubsub tests: N passed, N failed
+#   crossengine (workerd pair): N passed, N failed
 # and the exit code is non-zero on a failure.
 set -euo pipefail
 
@@ -22,7 +26,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 workers_dir="$repo_root/testdata/workers"
 startup_secs=90
 
-case "${1:-}" in -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 log() { printf 'workers pubsub: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -74,7 +78,11 @@ export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CI=1 NO_COL
   CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_UPDATE_CHECK=false \
   WRANGLER_LOG_PATH="$tmp/wrangler-logs" XDG_CONFIG_HOME="$tmp/config" WRANGLER_REGISTRY_PATH="$tmp/registry"
 wrangler="$workers_dir/node_modules/.bin/wrangler"
-entry='{"signingSecrets":["acme-new","acme-old"],"corsOrigins":["https://app.example"]}'
+# The same project, secret and origin as scripts/crossengine.sh.
+xe_project=acme
+xe_secret=crossengine-fixed-secret-0123456789abcdef
+xe_origin=https://app.example
+entry="{\"signingSecrets\":[\"acme-new\",\"acme-old\",\"$xe_secret\"],\"corsOrigins\":[\"$xe_origin\"]}"
 
 start() { # name, port, extra args...
   local name=$1 port=$2
@@ -102,7 +110,7 @@ wait_up() { # name, url
   done
 }
 
-session_ttl=${WORKERS_SESSION_TTL:-8}
+session_ttl=${WORKERS_SESSION_TTL:-12}
 core_port=$(free_port)
 start core "$core_port" --var LONG_POLL_TIMEOUT_MS:500 --var AUTH_DEFAULT:0
 wait_up core "http://127.0.0.1:$core_port"
@@ -114,6 +122,13 @@ log "core at http://127.0.0.1:$core_port, subscription at http://127.0.0.1:$sub_
 rc=0
 out=$(SESSION_TTL="$session_ttl" CORE_URL="http://127.0.0.1:$core_port" PUBSUB_URL="http://127.0.0.1:$sub_port" \
   node --test --test-reporter=tap "$workers_dir/pubsub.test.mjs" 2>&1) || rc=$?
+
+# The cross-engine suite against the pair, while both workers are up:
+# stream routes on core, pub/sub routes on the subscription worker.
+xe_rc=0
+xe_out=$(cd "$repo_root" && DSCTL_XE_URL="http://127.0.0.1:$core_port" DSCTL_XE_PUBSUB_URL="http://127.0.0.1:$sub_port" \
+  DSCTL_XE_PROJECT="$xe_project" DSCTL_XE_SECRET="$xe_secret" DSCTL_XE_ORIGIN="$xe_origin" DSCTL_XE_PUBSUB=1 \
+  go test ./internal/crossengine/ -run TestCrossEngine -count=1 -v -timeout "${CROSSENGINE_TIMEOUT:-5m}" 2>&1) || xe_rc=$?
 stop_all
 pass=$(printf '%s\n' "$out" | sed -n 's/^# pass //p')
 fail=$(printf '%s\n' "$out" | sed -n 's/^# fail //p')
@@ -121,5 +136,16 @@ if [[ $rc != 0 ]]; then
   printf '%s\n' "$out" | grep -E '^not ok|^ +(error|expected|actual):|^ +message:' | head -n 40 | sed 's/^/  /'
   for n in core subscription; do grep -iE 'error|exception' "$tmp/$n.log" | grep -v '^\s*$' | head -n 10 | sed "s/^/  [$n] /"; done
 fi
+# Counted as scripts/crossengine.sh does: indented (subtest) lines only.
+xe_pass=$(printf '%s\n' "$xe_out" | grep -cE '^ +--- PASS' || true)
+xe_fail=$(printf '%s\n' "$xe_out" | grep -cE '^ +--- FAIL' || true)
+if ! printf '%s\n' "$xe_out" | grep -qE '^--- PASS: TestCrossEngine'; then
+  [[ $xe_rc != 0 ]] || xe_rc=1
+fi
+if [[ $xe_rc != 0 ]]; then
+  printf '%s\n' "$xe_out" | grep -vE '^\s*--- PASS|^=== (RUN|PAUSE|CONT)' | head -n 80 | sed 's/^/  /'
+fi
 echo "workers pubsub tests: ${pass:-0} passed, ${fail:-?} failed"
+echo "crossengine (workerd pair): $xe_pass passed, $xe_fail failed"
+[[ $rc != 0 ]] || rc=$xe_rc
 exit "$rc"

@@ -10,7 +10,10 @@
 //	DSCTL_XE_PROJECT  a seeded project (default acme)
 //	DSCTL_XE_SECRET   one of its signing secrets
 //	DSCTL_XE_ORIGIN   a CORS origin seeded for the project (optional)
-//	DSCTL_XE_PUBSUB   1 when the pub/sub routes are served at that URL
+//	DSCTL_XE_PUBSUB   1 to run the pub/sub subtests
+//	DSCTL_XE_PUBSUB_URL  base URL serving the pub/sub routes (/v1/<project>/
+//	                  subscribe, unsubscribe, publish/…, session/…) when they
+//	                  live apart from the stream routes (default DSCTL_XE_URL)
 package crossengine
 
 import (
@@ -32,6 +35,7 @@ import (
 
 type env struct {
 	base, project, secret, origin string
+	pubsubBase                    string // base URL of the pub/sub routes
 	pubsub                        bool
 	run                           string // unique per run, prefixes stream names
 	c                             *http.Client
@@ -46,16 +50,20 @@ func setup(t *testing.T) *env {
 		t.Skip("DSCTL_XE_URL is not set (scripts/crossengine.sh runs this suite against an engine)")
 	}
 	e := &env{
-		base:    base,
-		project: os.Getenv("DSCTL_XE_PROJECT"),
-		secret:  os.Getenv("DSCTL_XE_SECRET"),
-		origin:  os.Getenv("DSCTL_XE_ORIGIN"),
-		pubsub:  os.Getenv("DSCTL_XE_PUBSUB") == "1",
-		run:     fmt.Sprintf("xe-%d", time.Now().UnixNano()),
-		c:       &http.Client{Timeout: 30 * time.Second},
+		base:       base,
+		pubsubBase: strings.TrimRight(os.Getenv("DSCTL_XE_PUBSUB_URL"), "/"),
+		project:    os.Getenv("DSCTL_XE_PROJECT"),
+		secret:     os.Getenv("DSCTL_XE_SECRET"),
+		origin:     os.Getenv("DSCTL_XE_ORIGIN"),
+		pubsub:     os.Getenv("DSCTL_XE_PUBSUB") == "1",
+		run:        fmt.Sprintf("xe-%d", time.Now().UnixNano()),
+		c:          &http.Client{Timeout: 30 * time.Second},
 	}
 	if e.project == "" {
 		e.project = "acme"
+	}
+	if e.pubsubBase == "" {
+		e.pubsubBase = base
 	}
 	if e.secret == "" {
 		t.Fatal("DSCTL_XE_SECRET is not set")
@@ -91,13 +99,27 @@ func (e *env) name(n string) string           { return e.run + "-" + n }
 func (e *env) stream(id string) string        { return "/v1/" + e.project + "/stream/" + id }
 func (e *env) defaultStream(id string) string { return "/v1/stream/" + id }
 
+// url is the absolute URL of path: the pub/sub routes go to pubsubBase,
+// everything else to base.
+func (e *env) url(path string) string {
+	p := "/v1/" + e.project + "/"
+	if rest, ok := strings.CutPrefix(path, p); ok {
+		for _, r := range []string{"subscribe", "unsubscribe", "publish/", "session/"} {
+			if rest == r || strings.HasPrefix(rest, r) && strings.HasSuffix(r, "/") {
+				return e.pubsubBase + path
+			}
+		}
+	}
+	return e.base + path
+}
+
 func (e *env) do(t *testing.T, method, path string, h H, body string) (*http.Response, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, e.base+path, rd)
+	req, err := http.NewRequest(method, e.url(path), rd)
 	if err != nil {
 		t.Fatal(err)
 	}
