@@ -9,7 +9,7 @@
 # processes). The test project is seeded into each worker's local KV
 # (with the node tests' secrets and the fixed secret of
 # scripts/crossengine.sh). Sessions live WORKERS_SESSION_TTL seconds
-# (default 8) so that the expiry alarm is exercised. While both workers
+# (default 12) so that the expiry alarm is exercised. While both workers
 # are still up, the cross-engine suite (internal/crossengine) then runs
 # with DSCTL_XE_URL=core, DSCTL_XE_PUBSUB_URL=subscription, pub/sub on.
 #
