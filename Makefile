@@ -34,6 +34,9 @@ fmt-check:
 
 unit:
 	$(GO) test -race -count=1 ./...
+	# The tmux-driven dsctl ui test skips under -race; run it as users run dsctl.
+	$(GO) test -count=1 -run 'TestUITmux' ./internal/cli/
+
 
 # Both storage modes always run; the target fails if either one failed.
 conformance: build
