@@ -38,6 +38,8 @@ startup_secs=90
 
 log() { printf 'crossengine (%s): %s\n' "$engine" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$repo_root/scripts/lib.sh"
 
 tmp=$(mktemp -d -t dsctl-crossengine.XXXXXX)
 server_log="$tmp/server.log"
@@ -46,18 +48,8 @@ server_pid=""
 # The server runs in its own process group (setsid) so that the whole
 # group (wrangler and its workerd child) can be stopped.
 stop_server() {
-  local i
   [[ -n $server_pid ]] || return 0
-  kill -TERM -- "-$server_pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 -- "-$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 -- "-$server_pid" 2>/dev/null; then
-    log "warning: server still running 10s after SIGTERM; sending SIGKILL"
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" 2>/dev/null || true
+  stop_group "$server_pid"
   server_pid=""
 }
 cleanup() {
@@ -120,7 +112,7 @@ else
     touch "$workers_dir/node_modules"
   fi
   cp -R "$repo_root/templates/core" "$tmp/core"
-  port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  port=$(free_port)
   url="http://127.0.0.1:$port"
   # No telemetry, no update check, no Request.cf download: loopback only.
   export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CI=1 NO_COLOR=1 \

@@ -40,6 +40,8 @@ case "${1:-}" in -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0
 
 log() { printf 'conformance (%s): %s\n' "$mode" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$repo_root/scripts/lib.sh"
 
 command -v node >/dev/null 2>&1 || die "node not found in PATH"
 command -v npm >/dev/null 2>&1 || die "npm not found in PATH"
@@ -60,25 +62,11 @@ server_log="$tmp/wrangler.log"
 result_json="$tmp/result.json"
 server_pid=""
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
 # wrangler runs workerd as a child; it is started in its own process
 # group (setsid) so that the whole group can be stopped.
 stop_server() {
-  local i
   [[ -n $server_pid ]] || return 0
-  kill -TERM -- "-$server_pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 -- "-$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 -- "-$server_pid" 2>/dev/null; then
-    log "warning: wrangler still running 10s after SIGTERM; sending SIGKILL"
-    kill -KILL -- "-$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" 2>/dev/null || true
+  stop_group "$server_pid"
   server_pid=""
 }
 

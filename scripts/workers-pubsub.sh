@@ -30,6 +30,8 @@ case "${1:-}" in -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0
 
 log() { printf 'workers pubsub: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$repo_root/scripts/lib.sh"
 
 command -v node >/dev/null 2>&1 || die "node not found in PATH"
 command -v npm >/dev/null 2>&1 || die "npm not found in PATH"
@@ -43,16 +45,8 @@ tmp=$(mktemp -d -t dsctl-workers-pubsub.XXXXXX)
 pids=()
 
 stop_all() {
-  local pid i
-  for pid in ${pids[@]+"${pids[@]}"}; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  for pid in ${pids[@]+"${pids[@]}"}; do
-    for ((i = 0; i < 100; i++)); do
-      kill -0 -- "-$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  local pid
+  for pid in ${pids[@]+"${pids[@]}"}; do stop_group "$pid"; done
   pids=()
 }
 cleanup() {
@@ -69,10 +63,6 @@ trap 'exit 143' TERM
 
 cp -R "$repo_root/templates/core" "$tmp/core"
 cp -R "$repo_root/templates/subscription" "$tmp/subscription"
-
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CI=1 NO_COLOR=1 \
   CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_UPDATE_CHECK=false \
