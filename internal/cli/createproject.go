@@ -30,6 +30,7 @@ type createProjectOptions struct {
 	asJSON  bool
 	dataDir string
 	url     string
+	remote  remoteFlags
 
 	now func() time.Time
 }
@@ -57,7 +58,13 @@ unless --secret gives one (at least 16 characters); the HMAC key is the
 secret string's UTF-8 bytes.
 
 It works while dsctl serve is running on the same data dir: the server sees
-the new project on its next request.`,
+the new project on its next request.
+
+With --remote the project goes into the deployed registry instead: the KV
+namespace that dsctl setup created (from dsctl.toml, or --namespace-id),
+written through the Cloudflare API with CLOUDFLARE_API_TOKEN and read back
+to check it landed. The curl examples then use the deployed core worker's
+URL. Workers may take up to a minute to see it (KV caches at the edge).`,
 		Example: `  # create "demo" and try it against dsctl serve on the default address
   dsctl create-project demo
 
@@ -67,8 +74,11 @@ the new project on its next request.`,
   # a server started with --port 0 or --data-dir elsewhere
   dsctl create-project demo --data-dir /tmp/ds --url http://127.0.0.1:51234
 
-  # reuse a secret you already have (e.g. from a deployed worker)
-  dsctl create-project demo --secret "$DEMO_SECRET"`,
+  # reuse a secret you already have
+  dsctl create-project demo --secret "$DEMO_SECRET"
+
+  # in the deployed registry (after dsctl setup)
+  dsctl create-project demo --remote --json`,
 		Args: maxNamedArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -84,7 +94,8 @@ the new project on its next request.`,
 	f.StringVar(&o.secret, "secret", "", "signing secret to use (at least 16 characters; default: 32 random bytes, hex)")
 	f.BoolVar(&o.asJSON, "json", false, "print {project, secret, keyId, token, tokenExpiresAt, curl} as JSON")
 	f.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "data directory of dsctl serve (created if missing)")
-	f.StringVar(&o.url, "url", DefaultURL, "base URL of the server, used only in the printed curl example")
+	f.StringVar(&o.url, "url", DefaultURL, "base URL of the server, used only in the printed curl example (with --remote: the deployed URL)")
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
@@ -102,6 +113,7 @@ func runCreateProject(ctx context.Context, ios *IOStreams, o *createProjectOptio
 	if err != nil {
 		return err
 	}
+	urlSet := o.url != DefaultURL
 	if o.name == "" {
 		if !ios.CanPrompt() {
 			return withHint(errors.New("create-project: missing the project NAME argument (no terminal to ask on)"),
@@ -129,14 +141,17 @@ func runCreateProject(ctx context.Context, ios *IOStreams, o *createProjectOptio
 		return secretError("create-project", secret, hintGenerateSecret, err)
 	}
 
-	st, err := openRegistry(ctx, o.dataDir, true)
+	st, err := openProjects(ctx, ios, "create-project", o.dataDir, o.remote, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if st.deploy != nil && st.deploy.State.CoreURL != "" && !urlSet {
+		base = st.deploy.State.CoreURL
+	}
 	p, err := st.CreateProject(ctx, o.name, secret)
 	if err != nil {
-		return registryError("create-project", o.name, o.dataDir, err)
+		return st.fail("create-project", o.name, err)
 	}
 	tok, claims, err := token.Mint(secret, p.Name, token.ScopeWrite, "", exampleTokenTTL, o.now())
 	if err != nil {
@@ -158,13 +173,19 @@ func runCreateProject(ctx context.Context, ios *IOStreams, o *createProjectOptio
 	fmt.Fprintf(w, "Secret:   %s\n", res.Secret)
 	fmt.Fprintf(w, "Key ID:   %s\n", res.KeyID)
 	fmt.Fprintf(w, "\nThe secret is shown once. dsctl token signs with it from the registry in\n")
-	fmt.Fprintf(w, "%s; copy it now if anything else needs to mint tokens.\n", o.dataDir)
+	fmt.Fprintf(w, "%s; copy it now if anything else needs to mint tokens.\n", st.where)
 	fmt.Fprintf(w, "\nWrite token, valid until %s:\n  %s\n", res.TokenExpiresAt.Format(time.RFC3339), res.Token)
-	fmt.Fprintf(w, "\nTry it while dsctl serve runs:\n")
+	remote := ""
+	if st.remote() {
+		remote = " --remote"
+		fmt.Fprintf(w, "\nTry it (the workers see a new project within a minute):\n")
+	} else {
+		fmt.Fprintf(w, "\nTry it while dsctl serve runs:\n")
+	}
 	for _, c := range res.Curl {
 		fmt.Fprintf(w, "  %s\n", c)
 	}
-	fmt.Fprintf(w, "\nMore tokens: dsctl token --project %s [--scope read|write|manage] [--ttl 24h]\n", res.Project)
+	fmt.Fprintf(w, "\nMore tokens: dsctl token%s --project %s [--scope read|write|manage] [--ttl 24h]\n", remote, res.Project)
 	return nil
 }
 

@@ -109,7 +109,14 @@ func addDataDirFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVar(p, "data-dir", DefaultDataDir, "data directory of dsctl serve, where the registry is")
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// formatTime prints t in RFC 3339, UTC; "-" when unknown (a registry
+// entry written by other tools carries no times).
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
 
 // keyJSON describes a signing key; the secret only with --show-secrets.
 type keyJSON struct {
@@ -132,6 +139,7 @@ func keysJSON(p *registry.Project, withSecrets bool) []keyJSON {
 // ---- project list ----
 
 type projectListOptions struct {
+	remote remoteFlags
 	dataDir string
 	asJSON  bool
 }
@@ -166,19 +174,20 @@ keys), CORS ORIGINS (comma-separated) and CREATED (RFC 3339, UTC).`,
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print as a JSON array of {name, keys, corsOrigins, createdAt}")
 	return cmd
 }
 
 func runProjectList(ctx context.Context, ios *IOStreams, o *projectListOptions) error {
-	st, err := openRegistry(ctx, o.dataDir, false)
+	st, err := openProjects(ctx, ios, "project list", o.dataDir, o.remote, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	ps, err := st.Projects(ctx)
 	if err != nil {
-		return fmt.Errorf("project list: %w", err)
+		return st.fail("project list", "", err)
 	}
 	if o.asJSON {
 		out := make([]projectJSON, len(ps))
@@ -188,7 +197,11 @@ func runProjectList(ctx context.Context, ios *IOStreams, o *projectListOptions) 
 		return printJSON(ios.Out, out)
 	}
 	if len(ps) == 0 {
-		notef(ios, "No projects in %s. Create one with: dsctl create-project NAME", o.dataDir)
+		create := "dsctl create-project NAME"
+		if st.remote() {
+			create += " --remote"
+		}
+		notef(ios, "No projects in %s. Create one with: %s", st.where, create)
 		return nil
 	}
 	t := newTable(ios.Out, ios.IsOutTTY(), "NAME", "KEYS", "CORS ORIGINS", "CREATED")
@@ -201,6 +214,7 @@ func runProjectList(ctx context.Context, ios *IOStreams, o *projectListOptions) 
 // ---- project show ----
 
 type projectShowOptions struct {
+	remote remoteFlags
 	name        string
 	dataDir     string
 	asJSON      bool
@@ -230,28 +244,39 @@ Secrets are not printed unless --show-secrets is given.`,
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print as JSON {name, keys, corsOrigins, createdAt, streams}")
 	cmd.Flags().BoolVar(&o.showSecrets, "show-secrets", false, "include the signing secrets")
 	return cmd
 }
 
 func runProjectShow(ctx context.Context, ios *IOStreams, o *projectShowOptions) error {
-	st, p, err := loadProject(ctx, o.dataDir, o.name, "project show")
+	st, p, err := loadFrom(ctx, ios, "project show", o.dataDir, o.remote, o.name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := st.StreamCount(ctx, p.Name)
-	if err != nil {
-		return fmt.Errorf("project show: %w", err)
+	// A deployed registry does not know the streams: they live in
+	// Durable Objects (the inspection API lists them).
+	var streams *int
+	if !st.remote() {
+		n, err := st.local.StreamCount(ctx, p.Name)
+		if err != nil {
+			return fmt.Errorf("project show: %w", err)
+		}
+		streams = &n
 	}
 	if o.asJSON {
-		return printJSON(ios.Out, projectJSON{Name: p.Name, Keys: keysJSON(p, o.showSecrets), CORSOrigins: p.CORSOrigins, CreatedAt: p.CreatedAt.UTC(), Streams: &n})
+		return printJSON(ios.Out, projectJSON{Name: p.Name, Keys: keysJSON(p, o.showSecrets), CORSOrigins: p.CORSOrigins, CreatedAt: p.CreatedAt.UTC(), Streams: streams})
 	}
 	w := ios.Out
 	fmt.Fprintf(w, "Project:  %s\n", p.Name)
 	fmt.Fprintf(w, "Created:  %s\n", formatTime(p.CreatedAt))
-	fmt.Fprintf(w, "Streams:  %d\n", n)
+	if streams != nil {
+		fmt.Fprintf(w, "Streams:  %d\n", *streams)
+	} else {
+		fmt.Fprintf(w, "Streams:  not counted here (GET /v1/%s/streams with a manage token lists them)\n", p.Name)
+	}
 	origins := "none (browsers on other origins cannot read responses)"
 	if len(p.CORSOrigins) > 0 {
 		origins = strings.Join(p.CORSOrigins, ", ")
@@ -276,6 +301,7 @@ func runProjectShow(ctx context.Context, ios *IOStreams, o *projectShowOptions) 
 // ---- project delete ----
 
 type projectDeleteOptions struct {
+	remote remoteFlags
 	name    string
 	dataDir string
 	yes     bool
@@ -304,18 +330,23 @@ On a terminal dsctl asks for confirmation unless --yes is given; elsewhere
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
 
 func runProjectDelete(ctx context.Context, ios *IOStreams, o *projectDeleteOptions) error {
-	st, p, err := loadProject(ctx, o.dataDir, o.name, "project delete")
+	st, p, err := loadFrom(ctx, ios, "project delete", o.dataDir, o.remote, o.name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := st.StreamCount(ctx, p.Name)
-	if err != nil {
+	n := 0
+	question := fmt.Sprintf("Delete project %s and its %d key(s)? Its tokens stop working at once.", p.Name, len(p.Secrets))
+	if st.remote() {
+		question = fmt.Sprintf("Delete project %s from %s? Its tokens stop working within a minute (KV caches);\n"+
+			"its streams stay in their Durable Objects, unreachable.", p.Name, st.where)
+	} else if n, err = st.local.StreamCount(ctx, p.Name); err != nil {
 		return fmt.Errorf("project delete: %w", err)
 	}
 	if n > 0 {
@@ -328,7 +359,7 @@ func runProjectDelete(ctx context.Context, ios *IOStreams, o *projectDeleteOptio
 			return withHint(fmt.Errorf("project delete: --yes is required when not on a terminal"),
 				"dsctl project delete "+p.Name+" --yes")
 		}
-		ok, err := confirm(ios, fmt.Sprintf("Delete project %s and its %d key(s)? Its tokens stop working at once.", p.Name, len(p.Secrets)))
+		ok, err := confirm(ios, question)
 		if err != nil {
 			return err
 		}
@@ -337,7 +368,7 @@ func runProjectDelete(ctx context.Context, ios *IOStreams, o *projectDeleteOptio
 		}
 	}
 	if err := st.DeleteProject(ctx, p.Name); err != nil {
-		return registryError("project delete", p.Name, o.dataDir, err)
+		return st.fail("project delete", p.Name, err)
 	}
 	successf(ios, "Deleted project %s", p.Name)
 	return nil
@@ -346,6 +377,7 @@ func runProjectDelete(ctx context.Context, ios *IOStreams, o *projectDeleteOptio
 // ---- project keys add|remove|list ----
 
 type keysAddOptions struct {
+	remote remoteFlags
 	name    string
 	secret  string
 	dataDir string
@@ -372,6 +404,7 @@ with the older keys. The new secret is printed once, with its ID.`,
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	cmd.Flags().StringVar(&o.secret, "secret", "", "the new secret (at least 16 characters; default: 32 random bytes, hex)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print {project, keyId, secret, createdAt} as JSON")
 	return cmd
@@ -391,14 +424,14 @@ func runKeysAdd(ctx context.Context, ios *IOStreams, o *keysAddOptions) error {
 	} else if err := registry.CheckSecret(secret); err != nil {
 		return secretError("project keys add", secret, hintGenerateSecret, err)
 	}
-	st, err := openRegistry(ctx, o.dataDir, false)
+	st, err := openProjects(ctx, ios, "project keys add", o.dataDir, o.remote, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	p, err := st.AddSecret(ctx, o.name, secret)
 	if err != nil {
-		return registryError("project keys add", o.name, o.dataDir, err)
+		return st.fail("project keys add", o.name, err)
 	}
 	k := p.Secrets[0]
 	res := keyAddResult{Project: p.Name, KeyID: k.ID(), Secret: k.Value, CreatedAt: k.CreatedAt.UTC()}
@@ -415,6 +448,7 @@ func runKeysAdd(ctx context.Context, ios *IOStreams, o *keysAddOptions) error {
 }
 
 type keysRemoveOptions struct {
+	remote remoteFlags
 	name    string
 	keyID   string
 	dataDir string
@@ -440,23 +474,25 @@ The last key cannot be removed: add a new one first.`,
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
 func runKeysRemove(ctx context.Context, ios *IOStreams, o *keysRemoveOptions) error {
-	st, err := openRegistry(ctx, o.dataDir, false)
+	st, err := openProjects(ctx, ios, "project keys remove", o.dataDir, o.remote, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if _, err := st.RemoveSecret(ctx, o.name, o.keyID); err != nil {
-		return registryError("project keys remove", o.name, o.dataDir, err)
+		return st.fail("project keys remove", o.name, err)
 	}
 	successf(ios, "Removed key %s from project %s; tokens signed with it are rejected now", o.keyID, o.name)
 	return nil
 }
 
 type keysListOptions struct {
+	remote remoteFlags
 	name    string
 	dataDir string
 	asJSON  bool
@@ -483,12 +519,13 @@ when not on a terminal.`,
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print as a JSON array of {id, createdAt}")
 	return cmd
 }
 
 func runKeysList(ctx context.Context, ios *IOStreams, o *keysListOptions) error {
-	st, p, err := loadProject(ctx, o.dataDir, o.name, "project keys list")
+	st, p, err := loadFrom(ctx, ios, "project keys list", o.dataDir, o.remote, o.name)
 	if err != nil {
 		return err
 	}
@@ -510,6 +547,7 @@ func runKeysList(ctx context.Context, ios *IOStreams, o *keysListOptions) error 
 // ---- project cors add|remove|list ----
 
 type corsOptions struct {
+	remote remoteFlags
 	name    string
 	origin  string
 	dataDir string
@@ -535,6 +573,7 @@ project's responses. Adding an origin that is already allowed does nothing.`,
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
@@ -556,6 +595,7 @@ func newCORSRemoveCmd(ios *IOStreams, runF func(context.Context, *corsOptions) e
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
@@ -567,7 +607,7 @@ func runCORSEdit(ctx context.Context, ios *IOStreams, o *corsOptions, add bool) 
 			return &msgError{op + ": " + detail(err, registry.ErrInvalid), err}
 		}
 	}
-	st, err := openRegistry(ctx, o.dataDir, false)
+	st, err := openProjects(ctx, ios, op, o.dataDir, o.remote, false)
 	if err != nil {
 		return err
 	}
@@ -579,7 +619,7 @@ func runCORSEdit(ctx context.Context, ios *IOStreams, o *corsOptions, add bool) 
 		_, err = st.RemoveOrigin(ctx, o.name, origin)
 	}
 	if err != nil {
-		err = registryError(op, o.name, o.dataDir, err)
+		err = st.fail(op, o.name, err)
 		if !add && errors.Is(err, registry.ErrInvalid) {
 			err = withHint(err, "dsctl project cors list "+o.name)
 		}
@@ -615,12 +655,13 @@ func newCORSListCmd(ios *IOStreams, runF func(context.Context, *corsOptions) err
 		},
 	}
 	addDataDirFlag(cmd, &o.dataDir)
+	addRemoteFlags(cmd, &o.remote)
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print as a JSON array")
 	return cmd
 }
 
 func runCORSList(ctx context.Context, ios *IOStreams, o *corsOptions) error {
-	st, p, err := loadProject(ctx, o.dataDir, o.name, "project cors list")
+	st, p, err := loadFrom(ctx, ios, "project cors list", o.dataDir, o.remote, o.name)
 	if err != nil {
 		return err
 	}

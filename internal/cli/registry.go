@@ -9,8 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
+	"github.com/spf13/cobra"
+
+	"github.com/dsctl/dsctl/internal/deploy"
 	"github.com/dsctl/dsctl/internal/engine/sqlite"
 	"github.com/dsctl/dsctl/internal/registry"
 )
@@ -129,4 +133,114 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// remoteFlags choose the deployed system's registry (--remote: the KV
+// namespace the workers read) over the local SQLite one.
+type remoteFlags struct {
+	on          bool
+	namespaceID string
+	accountID   string
+}
+
+func addRemoteFlags(cmd *cobra.Command, r *remoteFlags) {
+	f := cmd.Flags()
+	f.BoolVar(&r.on, "remote", false, "use the deployed registry (the KV namespace in dsctl.toml) through the Cloudflare API; needs "+envCFToken)
+	f.StringVar(&r.namespaceID, "namespace-id", "", "with --remote: the registry's KV namespace id (default: dsctl.toml's kv_namespace_id)")
+	f.StringVar(&r.accountID, "account-id", "", "with --remote: the Cloudflare account id (default: "+envCFAccount+", dsctl.toml)")
+}
+
+// projectStore is the registry a project command works on.
+type projectStore struct {
+	registry.Registry
+	local  *sqlite.Store // nil with --remote
+	where  string        // named in messages: the data dir, or the KV namespace
+	deploy *deployState  // with --remote, when dsctl.toml was found
+}
+
+func (s *projectStore) Close() {
+	if s.local != nil {
+		s.local.Close()
+	}
+}
+
+func (s *projectStore) remote() bool { return s.local == nil }
+
+// fail is registryError for this store.
+func (s *projectStore) fail(op, project string, err error) error {
+	if !s.remote() {
+		return registryError(op, project, s.where, err)
+	}
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return withHint(&msgError{fmt.Sprintf("%s: project %s does not exist in %s", op, project, s.where), err},
+			"dsctl create-project "+project+" --remote")
+	case errors.Is(err, registry.ErrExists):
+		return withHint(&msgError{fmt.Sprintf("%s: project %s already exists in %s", op, project, s.where), err},
+			"dsctl token --remote --project "+project)
+	case errors.Is(err, deploy.ErrReadBack):
+		return withHint(fmt.Errorf("%s: %w", op, err), "run the command again; if it persists, check the namespace in the Cloudflare dashboard")
+	}
+	var ae *deploy.APIError
+	if errors.As(err, &ae) {
+		return cloudflareError(op, envOr(envCFBase, deploy.DefaultAPIBase), err)
+	}
+	return registryError(op, project, s.where, err)
+}
+
+// openProjects opens the local registry under dataDir, or with --remote
+// the deployed one (verifying the API token first).
+func openProjects(ctx context.Context, ios *IOStreams, op, dataDir string, r remoteFlags, create bool) (*projectStore, error) {
+	if !r.on {
+		if r.namespaceID != "" || r.accountID != "" {
+			return nil, &flagError{fmt.Errorf("%s: --namespace-id and --account-id go with --remote", op)}
+		}
+		st, err := openRegistry(ctx, dataDir, create)
+		if err != nil {
+			return nil, err
+		}
+		return &projectStore{Registry: st, local: st, where: dataDir}, nil
+	}
+	ds, derr := loadDeployState(op)
+	known, ns := "", r.namespaceID
+	if derr == nil {
+		known = ds.State.AccountID
+		if ns == "" {
+			ns = ds.State.KVNamespaceID
+		}
+	} else {
+		ds = nil
+	}
+	if ns == "" {
+		if derr != nil {
+			return nil, withHint(fmt.Errorf("%s: --remote needs the registry's KV namespace: %v", op, derr),
+				"run dsctl setup here first, or pass --namespace-id ID")
+		}
+		return nil, withHint(fmt.Errorf("%s: %s has no kv_namespace_id", op, ds.Path), "run dsctl setup again, or pass --namespace-id ID")
+	}
+	if !kvIDRE.MatchString(ns) {
+		return nil, &flagError{fmt.Errorf("%s: invalid KV namespace id %q: want 32 hex digits", op, ns)}
+	}
+	cf, err := connectCloudflare(ctx, ios, op, r.accountID, known)
+	if err != nil {
+		return nil, err
+	}
+	kvr := &deploy.KVRegistry{API: cf.API, AccountID: cf.AccountID, Namespace: ns}
+	return &projectStore{Registry: kvr, where: "KV namespace " + ns, deploy: ds}, nil
+}
+
+var kvIDRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+// loadFrom opens the registry and loads one project.
+func loadFrom(ctx context.Context, ios *IOStreams, op, dataDir string, r remoteFlags, name string) (*projectStore, *registry.Project, error) {
+	st, err := openProjects(ctx, ios, op, dataDir, r, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := st.Project(ctx, name)
+	if err != nil {
+		st.Close()
+		return nil, nil, st.fail(op, name, err)
+	}
+	return st, p, nil
 }

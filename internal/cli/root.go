@@ -72,6 +72,9 @@ CORS origins with dsctl project.`,
 		newSubscribeCmd(ios, nil),
 		newUnsubscribeCmd(ios, nil),
 		newSessionCmd(ios),
+		newSetupCmd(ios, nil),
+		newDeployCmd(ios, nil),
+		newStatusCmd(ios, nil),
 	)
 	root.AddCommand(newHelpTopics()...)
 	// Cobra's default completion command: give it an example like the rest.

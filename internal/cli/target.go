@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dsctl/dsctl/internal/client"
+	"github.com/dsctl/dsctl/internal/deploy"
 	"github.com/dsctl/dsctl/internal/engine/sqlite"
 	"github.com/dsctl/dsctl/internal/registry"
 	"github.com/dsctl/dsctl/internal/token"
@@ -29,6 +30,7 @@ type targetFlags struct {
 	project string
 	token   string
 	dataDir string
+	remote  bool
 }
 
 // addTargetFlags registers --url, --project, --token and --data-dir.
@@ -38,14 +40,17 @@ func addTargetFlags(cmd *cobra.Command, t *targetFlags) {
 	f.StringVar(&t.project, "project", "", "project (env DSCTL_PROJECT, dsctl.toml project; default: the default project)")
 	f.StringVar(&t.token, "token", "", "bearer token (env DSCTL_TOKEN, dsctl.toml token; minted automatically for a local server's projects)")
 	f.StringVar(&t.dataDir, "data-dir", DefaultDataDir, "the local server's data dir, whose registry signs automatic tokens")
+	f.BoolVar(&t.remote, "remote", false, "target the workers dsctl setup deployed (dsctl.toml), minting the token from their registry with "+envCFToken)
 }
 
 // projectFile is dsctl.toml.
 type projectFile struct {
-	URL     string `toml:"url"`
-	Project string `toml:"project"`
-	Token   string `toml:"token"`
-	DataDir string `toml:"data_dir"`
+	URL     string `toml:"url,omitempty"`
+	Project string `toml:"project,omitempty"`
+	Token   string `toml:"token,omitempty"`
+	DataDir string `toml:"data_dir,omitempty"`
+	// Cloudflare is what dsctl setup deployed from this folder.
+	Cloudflare *deploy.State `toml:"cloudflare,omitempty"`
 }
 
 // findProjectFile looks for dsctl.toml from dir upward.
@@ -59,7 +64,7 @@ func findProjectFile(dir string) (string, *projectFile, error) {
 				return p, nil, fmt.Errorf("read %s: %w", p, err)
 			}
 			if und := md.Undecoded(); len(und) > 0 {
-				return p, nil, fmt.Errorf("read %s: unknown key %q (known: url, project, token, data_dir)", p, und[0].String())
+				return p, nil, fmt.Errorf("read %s: unknown key %q (known: url, project, token, data_dir and the [cloudflare] table dsctl setup writes)", p, und[0].String())
 			}
 			if pf.DataDir != "" && !filepath.IsAbs(pf.DataDir) {
 				pf.DataDir = filepath.Join(dir, pf.DataDir)
@@ -77,8 +82,11 @@ func findProjectFile(dir string) (string, *projectFile, error) {
 // target is a resolved server, project and token.
 type target struct {
 	URL, Project, Token string
-	// Minted is set when the token was minted from the local registry.
-	Minted bool
+	// PubSubURL serves pub/sub when it is not URL (a deployment).
+	PubSubURL string
+	// Minted is set when the token was minted from a registry (the local
+	// one, or with Remote the deployed one).
+	Minted, Remote bool
 }
 
 // resolveTarget applies the precedence flags > DSCTL_* env > dsctl.toml >
@@ -112,6 +120,9 @@ func resolveTarget(ctx context.Context, cmd *cobra.Command, f *targetFlags, scop
 		Token:   pick("token", "DSCTL_TOKEN", pf.Token, ""),
 	}
 	dataDir := pick("data-dir", "DSCTL_DATA_DIR", pf.DataDir, DefaultDataDir)
+	if f.remote {
+		return resolveRemote(ctx, cmd, t, scope)
+	}
 	u, err := url.Parse(t.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &flagError{fmt.Errorf("invalid server URL %q: want http(s)://host[:port], e.g. %s", t.URL, DefaultURL)}
@@ -165,7 +176,59 @@ func clientFor(ctx context.Context, cmd *cobra.Command, f *targetFlags, scope to
 	if err != nil {
 		return nil, nil, err
 	}
-	return client.New(t.URL, t.Project, t.Token), t, nil
+	c := client.New(t.URL, t.Project, t.Token)
+	c.PubSubURL = t.PubSubURL
+	return c, t, nil
+}
+
+// resolveRemote points t at the deployed workers from dsctl.toml and, when
+// no token was given, mints a 10-minute one from the deployed registry.
+func resolveRemote(ctx context.Context, cmd *cobra.Command, t *target, scope token.Scope) (*target, error) {
+	op := commandName(cmd)
+	if cmd.Flags().Changed("url") {
+		return nil, &flagError{fmt.Errorf("%s: --url and --remote exclude each other (--remote takes the URL from dsctl.toml)", op)}
+	}
+	ds, err := loadDeployState(op)
+	if err != nil {
+		return nil, err
+	}
+	if ds.State.CoreURL == "" {
+		return nil, withHint(fmt.Errorf("%s: %s has no core_url: the core worker was never deployed", op, ds.Path), "dsctl setup --yes")
+	}
+	t.URL, t.PubSubURL = ds.State.CoreURL, ds.State.SubscriptionURL
+	if t.PubSubURL == "" {
+		// No subscription worker: pub/sub requests get core's 404, not a
+		// confusing connection error.
+		t.PubSubURL = ds.State.CoreURL
+	}
+	if t.Project != registry.DefaultProject {
+		if err := registry.CheckName(t.Project); err != nil {
+			return nil, &flagError{err}
+		}
+	}
+	if t.Token != "" {
+		return t, nil
+	}
+	ios := &IOStreams{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), ErrOut: cmd.ErrOrStderr()}
+	cf, err := connectCloudflare(ctx, ios, op, "", ds.State.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	reg := &projectStore{Registry: &deploy.KVRegistry{API: cf.API, AccountID: cf.AccountID, Namespace: ds.State.KVNamespaceID},
+		where: "KV namespace " + ds.State.KVNamespaceID}
+	p, err := reg.Project(ctx, t.Project)
+	if err != nil {
+		return nil, reg.fail(op, t.Project, err)
+	}
+	if len(p.Secrets) == 0 {
+		return nil, withHint(fmt.Errorf("%s: project %s has no signing key in %s", op, t.Project, reg.where), "dsctl project keys add "+t.Project+" --remote")
+	}
+	tok, _, err := token.Mint(p.Secrets[0].Value, t.Project, scope, "", 10*time.Minute, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	t.Token, t.Minted, t.Remote = tok, true, true
+	return t, nil
 }
 
 // requestError turns a client error into the CLI's error: auth failures
@@ -177,7 +240,9 @@ func requestError(op string, t *target, err error) error {
 		// the credentials.
 		if client.IsAuth(err) && ae.Code != "RESERVED_STREAM" && ae.Code != "STALE_EPOCH" {
 			hint := "dsctl token --project " + t.Project + " --scope write, then --token <jwt> (or DSCTL_TOKEN)"
-			if t.Minted {
+			if t.Minted && t.Remote {
+				hint = "the token minted from the deployed registry was refused: a new or changed project takes up to a minute to reach the workers"
+			} else if t.Minted {
 				hint = "the token minted from the local registry was refused: check --data-dir matches dsctl serve's"
 			}
 			return withHint(fmt.Errorf("%s: %w: %s", op, errAuth, ae.Error()), hint)

@@ -20,6 +20,7 @@ type tokenOptions struct {
 	secret  string
 	dataDir string
 	asJSON  bool
+	remote  remoteFlags
 
 	now func() time.Time
 }
@@ -33,8 +34,9 @@ func newTokenCmd(ios *IOStreams, runF func(context.Context, *tokenOptions) error
 
 The token is an HS256 JWT with the claims sub (the project), scope, exp and,
 with --stream, stream_id. It is signed with the project's newest secret from
-the local registry under --data-dir, or with --secret (then the registry is
-not read, so this also mints tokens for servers elsewhere).
+the local registry under --data-dir, with --remote from the deployed
+registry (the KV namespace dsctl setup made, read through the Cloudflare
+API), or with --secret (then no registry is read).
 
 Scopes:
   read    read streams
@@ -52,7 +54,10 @@ until their key is removed (dsctl project keys).`,
   dsctl token --project demo --scope read --stream hello --ttl 24h
 
   # with its claims and expiry
-  dsctl token --project demo --json`,
+  dsctl token --project demo --json
+
+  # for the deployed workers (dsctl setup); needs CLOUDFLARE_API_TOKEN
+  dsctl token --remote --project demo`,
 		Args: namedArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -69,6 +74,7 @@ until their key is removed (dsctl project keys).`,
 	f.StringVar(&o.secret, "secret", "", "sign with this secret instead of the project's newest key")
 	f.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "data directory of dsctl serve, where the project's keys are")
 	f.BoolVar(&o.asJSON, "json", false, "print {token, project, scope, streamId, expiresAt, keyId} as JSON")
+	addRemoteFlags(cmd, &o.remote)
 	return cmd
 }
 
@@ -110,7 +116,7 @@ func runToken(ctx context.Context, ios *IOStreams, o *tokenOptions) error {
 	}
 	key := registry.Secret{Value: o.secret}
 	if o.secret == "" {
-		st, p, err := loadProject(ctx, o.dataDir, o.project, "token")
+		st, p, err := loadFrom(ctx, ios, "token", o.dataDir, o.remote, o.project)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,15 @@ import (
 
 func (c *Client) projectPath(rest string) string { return "/v1/" + c.project() + "/" + rest }
 
+// pubsubPath is projectPath on the pub/sub server: PubSubURL when set (a
+// deployment runs pub/sub as its own worker), else BaseURL.
+func (c *Client) pubsubPath(rest string) string {
+	if c.PubSubURL != "" {
+		return c.PubSubURL + c.projectPath(rest)
+	}
+	return c.projectPath(rest)
+}
+
 func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -71,7 +80,7 @@ type subBody struct {
 // Subscribe subscribes a session to a stream, creating the session.
 func (c *Client) Subscribe(ctx context.Context, streamID, sessionID string) (*Session, error) {
 	var s Session
-	err := c.doJSON(ctx, http.MethodPost, c.projectPath("subscribe"), subBody{streamID, sessionID}, &s)
+	err := c.doJSON(ctx, http.MethodPost, c.pubsubPath("subscribe"), subBody{streamID, sessionID}, &s)
 	return &s, err
 }
 
@@ -80,21 +89,21 @@ func (c *Client) Unsubscribe(ctx context.Context, streamID, sessionID string) (b
 	var out struct {
 		Unsubscribed bool `json:"unsubscribed"`
 	}
-	err := c.doJSON(ctx, http.MethodDelete, c.projectPath("unsubscribe"), subBody{streamID, sessionID}, &out)
+	err := c.doJSON(ctx, http.MethodDelete, c.pubsubPath("unsubscribe"), subBody{streamID, sessionID}, &out)
 	return out.Unsubscribed, err
 }
 
 // GetSession returns a session and its subscriptions.
 func (c *Client) GetSession(ctx context.Context, sessionID string) (*Session, error) {
 	var s Session
-	err := c.doJSON(ctx, http.MethodGet, c.projectPath("session/"+url.PathEscape(sessionID)), nil, &s)
+	err := c.doJSON(ctx, http.MethodGet, c.pubsubPath("session/"+url.PathEscape(sessionID)), nil, &s)
 	return &s, err
 }
 
 // TouchSession extends a session's life (creating it if unknown).
 func (c *Client) TouchSession(ctx context.Context, sessionID string) (*Session, error) {
 	var s Session
-	err := c.doJSON(ctx, http.MethodPost, c.projectPath("session/"+url.PathEscape(sessionID)+"/touch"), nil, &s)
+	err := c.doJSON(ctx, http.MethodPost, c.pubsubPath("session/"+url.PathEscape(sessionID)+"/touch"), nil, &s)
 	return &s, err
 }
 
@@ -103,13 +112,13 @@ func (c *Client) DeleteSession(ctx context.Context, sessionID string) (bool, err
 	var out struct {
 		Deleted bool `json:"deleted"`
 	}
-	err := c.doJSON(ctx, http.MethodDelete, c.projectPath("session/"+url.PathEscape(sessionID)), nil, &out)
+	err := c.doJSON(ctx, http.MethodDelete, c.pubsubPath("session/"+url.PathEscape(sessionID)), nil, &out)
 	return out.Deleted, err
 }
 
 // Publish appends to a stream and fans the message out to its subscribers.
 func (c *Client) Publish(ctx context.Context, streamID, contentType string, body []byte, o AppendOptions) (*AppendResult, error) {
-	resp, err := c.post(ctx, c.projectPath("publish/"+escapeID(streamID)), contentType, body, o)
+	resp, err := c.post(ctx, c.pubsubPath("publish/"+escapeID(streamID)), contentType, body, o)
 	if err != nil {
 		return nil, err
 	}

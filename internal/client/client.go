@@ -23,9 +23,12 @@ const DefaultProject = "default"
 // Client talks to one server as one project.
 type Client struct {
 	BaseURL string // e.g. http://127.0.0.1:4437
-	Project string // "" or "default": the default project
-	Token   string // bearer token; "" sends none
-	HTTP    *http.Client
+	// PubSubURL, when set, serves subscribe/publish/session requests (a
+	// deployment's subscription worker); empty: BaseURL serves them too.
+	PubSubURL string
+	Project   string // "" or "default": the default project
+	Token     string // bearer token; "" sends none
+	HTTP      *http.Client
 }
 
 // New returns a client; httpClient may be nil.
@@ -92,7 +95,11 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	u := path
+	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		u = c.BaseURL + path // paths start with "/"; pubsubPath may give a full URL
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}
