@@ -139,7 +139,7 @@ func keysJSON(p *registry.Project, withSecrets bool) []keyJSON {
 // ---- project list ----
 
 type projectListOptions struct {
-	remote remoteFlags
+	remote  remoteFlags
 	dataDir string
 	asJSON  bool
 }
@@ -214,7 +214,7 @@ func runProjectList(ctx context.Context, ios *IOStreams, o *projectListOptions) 
 // ---- project show ----
 
 type projectShowOptions struct {
-	remote remoteFlags
+	remote      remoteFlags
 	name        string
 	dataDir     string
 	asJSON      bool
@@ -301,7 +301,7 @@ func runProjectShow(ctx context.Context, ios *IOStreams, o *projectShowOptions) 
 // ---- project delete ----
 
 type projectDeleteOptions struct {
-	remote remoteFlags
+	remote  remoteFlags
 	name    string
 	dataDir string
 	yes     bool
@@ -377,7 +377,7 @@ func runProjectDelete(ctx context.Context, ios *IOStreams, o *projectDeleteOptio
 // ---- project keys add|remove|list ----
 
 type keysAddOptions struct {
-	remote remoteFlags
+	remote  remoteFlags
 	name    string
 	secret  string
 	dataDir string
@@ -448,7 +448,7 @@ func runKeysAdd(ctx context.Context, ios *IOStreams, o *keysAddOptions) error {
 }
 
 type keysRemoveOptions struct {
-	remote remoteFlags
+	remote  remoteFlags
 	name    string
 	keyID   string
 	dataDir string
@@ -492,7 +492,7 @@ func runKeysRemove(ctx context.Context, ios *IOStreams, o *keysRemoveOptions) er
 }
 
 type keysListOptions struct {
-	remote remoteFlags
+	remote  remoteFlags
 	name    string
 	dataDir string
 	asJSON  bool
@@ -547,7 +547,7 @@ func runKeysList(ctx context.Context, ios *IOStreams, o *keysListOptions) error 
 // ---- project cors add|remove|list ----
 
 type corsOptions struct {
-	remote remoteFlags
+	remote  remoteFlags
 	name    string
 	origin  string
 	dataDir string
