@@ -287,7 +287,7 @@ func DeployWorkers(ctx context.Context, api *API, st *State, rep Reporter, save 
 			}
 			detail := fmt.Sprintf("%s: %d modules", name, len(mods))
 			if mp != nil {
-				detail += ", migrations " + strings.Join(migrationTags(mp), ",") + " applied (now " + tag + ")"
+				detail += ", migration " + strings.Join(migrationTags(mp), ", ") + " applied"
 			} else if tag != "" {
 				detail += ", migration tag " + tag + " (nothing to apply)"
 			}
