@@ -10,7 +10,7 @@ GORELEASER ?= $(GO) tool -modfile=tools/goreleaser/go.mod goreleaser
 # `make test` runs its steps strictly one after another, in the order listed.
 .NOTPARALLEL:
 
-.PHONY: all build vet fmt-check unit conformance conformance-workers pubsub-workers crossengine test bench clean man completions release-config-check release-check release
+.PHONY: all build vet fmt-check unit conformance conformance-workers pubsub-workers deploy-workerd crossengine test bench clean man completions release-config-check release-check release
 
 all: build
 
@@ -46,9 +46,11 @@ conformance: build
 	if command -v node >/dev/null 2>&1; then \
 		bash scripts/workers-conformance.sh || rc=1; \
 		bash scripts/workers-pubsub.sh || rc=1; \
+		bash scripts/deploy-workerd.sh || rc=1; \
 	else \
 		echo "conformance (workerd): skipped: node not found"; \
 		echo "workers pubsub tests: skipped: node not found"; \
+		echo "deploy scaffold (workerd): skipped: node not found"; \
 	fi; \
 	exit $$rc
 
@@ -61,6 +63,12 @@ conformance-workers:
 # workerd: the pub/sub checks of testdata/workers/pubsub.test.mjs.
 pubsub-workers:
 	bash scripts/workers-pubsub.sh
+
+# The ./workers folder dsctl setup scaffolds (against a fake Cloudflare
+# API) under workerd, with a token minted from the registry entry that
+# create-project --remote stored.
+deploy-workerd:
+	bash scripts/deploy-workerd.sh
 
 # The cross-engine HTTP suite (internal/crossengine) against dsctl serve
 # and, when node is present, the core worker under workerd.

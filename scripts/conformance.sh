@@ -62,6 +62,8 @@ startup_secs=30
 
 log() { printf 'conformance (%s): %s\n' "$mode" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$repo_root/scripts/lib.sh"
 
 command -v node >/dev/null 2>&1 || die "node not found in PATH"
 command -v npm >/dev/null 2>&1 || die "npm not found in PATH"
@@ -78,13 +80,7 @@ fi
 # --- npm dependencies -------------------------------------------------------
 # `npm ci` only when node_modules is missing (or incomplete) or older than
 # the lockfile.
-if [[ ! -d $suite_dir/node_modules/vitest ||
-  ! -d $suite_dir/node_modules/@durable-streams/server-conformance-tests ||
-  $suite_dir/package-lock.json -nt $suite_dir/node_modules ]]; then
-  log "installing npm dependencies (npm ci) in testdata/conformance"
-  (cd "$suite_dir" && npm ci --no-audit --no-fund)
-  touch "$suite_dir/node_modules"
-fi
+install_deps "$suite_dir" vitest @durable-streams/server-conformance-tests
 
 # --- temp dir, server lifecycle ---------------------------------------------
 tmp=$(mktemp -d -t dsctl-conformance.XXXXXX)

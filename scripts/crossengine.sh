@@ -106,11 +106,7 @@ if [[ $engine == local ]]; then
   pubsub=1
 else
   command -v node >/dev/null 2>&1 || die "node not found in PATH"
-  if [[ ! -d $workers_dir/node_modules/wrangler || $workers_dir/package-lock.json -nt $workers_dir/node_modules ]]; then
-    log "installing npm dependencies (npm ci) in testdata/workers"
-    (cd "$workers_dir" && npm ci --no-audit --no-fund)
-    touch "$workers_dir/node_modules"
-  fi
+  install_deps "$workers_dir" wrangler
   cp -R "$repo_root/templates/core" "$tmp/core"
   port=$(free_port)
   url="http://127.0.0.1:$port"

@@ -23,3 +23,16 @@ stop_group() {
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
+
+# install_deps DIR MARKER...: `npm ci` in DIR when node_modules lacks any
+# MARKER package or is older than the lockfile (callers define log()).
+install_deps() {
+  local dir=$1 m missing=0
+  shift
+  for m in "$@"; do [[ -d $dir/node_modules/$m ]] || missing=1; done
+  if ((missing)) || [[ $dir/package-lock.json -nt $dir/node_modules ]]; then
+    log "installing npm dependencies (npm ci) in ${dir##*/testdata/}"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    touch "$dir/node_modules"
+  fi
+}

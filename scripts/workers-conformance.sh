@@ -46,14 +46,6 @@ source "$repo_root/scripts/lib.sh"
 command -v node >/dev/null 2>&1 || die "node not found in PATH"
 command -v npm >/dev/null 2>&1 || die "npm not found in PATH"
 
-install_deps() { # dir, marker package
-  local dir=$1 marker=$2
-  if [[ ! -d $dir/node_modules/$marker || $dir/package-lock.json -nt $dir/node_modules ]]; then
-    log "installing npm dependencies (npm ci) in ${dir#"$repo_root"/}"
-    (cd "$dir" && npm ci --no-audit --no-fund)
-    touch "$dir/node_modules"
-  fi
-}
 install_deps "$suite_dir" "@durable-streams/server-conformance-tests"
 install_deps "$workers_dir" "wrangler"
 

@@ -35,11 +35,7 @@ source "$repo_root/scripts/lib.sh"
 
 command -v node >/dev/null 2>&1 || die "node not found in PATH"
 command -v npm >/dev/null 2>&1 || die "npm not found in PATH"
-if [[ ! -d $workers_dir/node_modules/wrangler || $workers_dir/package-lock.json -nt $workers_dir/node_modules ]]; then
-  log "installing npm dependencies (npm ci) in testdata/workers"
-  (cd "$workers_dir" && npm ci --no-audit --no-fund)
-  touch "$workers_dir/node_modules"
-fi
+install_deps "$workers_dir" wrangler
 
 tmp=$(mktemp -d -t dsctl-workers-pubsub.XXXXXX)
 pids=()
