@@ -217,55 +217,58 @@ func (o *setupOptions) validate() error {
 	return nil
 }
 
-// ask runs the wizard's form, pre-filled with the current answers.
+// ask runs the wizard's form, pre-filled with the current answers. An
+// empty answer keeps the shown default (accessible mode reads lines and
+// starts inputs empty).
 func (o *setupOptions) ask(ios *IOStreams) error {
 	withSub := slices.Contains(o.components, deploy.Subscription)
 	withR2 := !o.noR2
+	defCore, defSub, defBucket, defKV := o.coreName, o.subName, o.bucket, o.kvTitle
+	orKeep := func(check func(string) error) func(string) error {
+		return func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return nil
+			}
+			return check(strings.TrimSpace(s))
+		}
+	}
+	input := func(title, def string, v *string, check func(string) error) huh.Field {
+		return huh.NewInput().Title(title).Placeholder(def).Value(v).Validate(orKeep(check))
+	}
 	if err := runForm(ios,
 		huh.NewConfirm().Title("Deploy the subscription (pub/sub) worker too?").
 			Description("Sessions subscribe to streams; each publish is copied to every subscribed session's stream.").
 			Affirmative("Yes").Negative("No").Value(&withSub),
-		huh.NewInput().Title("Core worker name:").Value(&o.coreName).
-			Validate(deploy.CheckWorkerName),
+		input("Core worker name:", defCore, &o.coreName, deploy.CheckWorkerName),
 		huh.NewConfirm().Title("Move old stream data to R2 (cold segments)?").
 			Description("Keeps each Durable Object small; needs R2 on the account.").
 			Affirmative("Yes").Negative("No").Value(&withR2),
 	); err != nil {
 		return err
 	}
+	o.coreName = keep(o.coreName, defCore)
 	var fields []huh.Field
 	if withSub {
-		fields = append(fields, huh.NewInput().Title("Subscription worker name:").Value(&o.subName).
-			Validate(func(s string) error {
-				if s == o.coreName {
-					return errors.New("must differ from the core worker's name")
-				}
-				return deploy.CheckWorkerName(s)
-			}))
+		fields = append(fields, input("Subscription worker name:", defSub, &o.subName, func(s string) error {
+			if s == o.coreName {
+				return errors.New("must differ from the core worker's name")
+			}
+			return deploy.CheckWorkerName(s)
+		}))
 	}
 	if withR2 {
-		fields = append(fields, huh.NewInput().Title("R2 bucket:").Value(&o.bucket).Validate(deploy.CheckBucketName))
+		fields = append(fields, input("R2 bucket:", defBucket, &o.bucket, deploy.CheckBucketName))
 	}
 	fields = append(fields,
-		huh.NewInput().Title("KV namespace title (project registry):").Value(&o.kvTitle).
-			Validate(func(s string) error {
-				if strings.TrimSpace(s) == "" {
-					return errors.New("must not be empty")
-				}
-				return nil
-			}),
+		input("KV namespace title (project registry):", defKV, &o.kvTitle, func(string) error { return nil }),
 		huh.NewInput().Title("First project (empty: none):").
 			Description("Created in the deployed registry, with a token and a curl to try it.").
 			Value(&o.project).
-			Validate(func(s string) error {
-				if s = strings.TrimSpace(s); s == "" {
-					return nil
-				}
-				return nameError(registry.CheckName(s))
-			}))
+			Validate(orKeep(func(s string) error { return nameError(registry.CheckName(s)) })))
 	if err := runForm(ios, fields...); err != nil {
 		return err
 	}
+	o.subName, o.bucket, o.kvTitle = keep(o.subName, defSub), keep(o.bucket, defBucket), keep(o.kvTitle, defKV)
 	o.components = []string{deploy.Core}
 	if withSub {
 		o.components = append(o.components, deploy.Subscription)
@@ -273,6 +276,14 @@ func (o *setupOptions) ask(ios *IOStreams) error {
 	o.noR2 = !withR2
 	o.project = strings.TrimSpace(o.project)
 	return nil
+}
+
+// keep is s trimmed, or def when s is empty.
+func keep(s, def string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return def
+	}
+	return s
 }
 
 func (o *setupOptions) deployOptions(account string) *deploy.SetupOptions {
@@ -307,15 +318,10 @@ func runSetup(ctx context.Context, ios *IOStreams, o *setupOptions) error {
 		}
 	}
 	o.setupDefaults(prev)
-	interactive := !o.yes && ios.CanPrompt()
-	if interactive {
-		if err := o.ask(ios); err != nil {
-			return err
-		}
-	}
 	if err := o.validate(); err != nil {
 		return err
 	}
+	interactive := !o.yes && ios.CanPrompt()
 	if !o.yes && !o.dryRun && !interactive {
 		return withHint(errors.New("setup: --yes is required when not on a terminal (it applies the plan without asking)"),
 			"dsctl setup --yes (or --dry-run to see the plan first)")
@@ -324,9 +330,18 @@ func runSetup(ctx context.Context, ios *IOStreams, o *setupOptions) error {
 	if prev != nil {
 		known = prev.AccountID
 	}
+	// Credentials first: a bad token fails before any question is asked.
 	cf, err := connectCloudflare(ctx, ios, "setup", o.accountID, known)
 	if err != nil {
 		return err
+	}
+	if interactive {
+		if err := o.ask(ios); err != nil {
+			return err
+		}
+		if err := o.validate(); err != nil {
+			return err
+		}
 	}
 	so := o.deployOptions(cf.AccountID)
 	rep := newStepReporter(ios)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -530,5 +532,56 @@ func TestSetupRegistersSubdomain(t *testing.T) {
 	sum := decodeJSON[setupSummary](t, runCLI(t, false, "", "setup", "--yes", "--workers-subdomain", "mine", "--json").must(t).out)
 	if sum.Workers[0].URL != "https://durable-streams.mine.workers.dev" {
 		t.Fatalf("URL %s", sum.Workers[0].URL)
+	}
+}
+
+// runWizard runs dsctl on a (simulated) terminal in huh's accessible
+// mode, which reads one answer per line: the same form, fields and
+// validation as the full-screen one. One byte per read, so each question
+// consumes only its own line.
+func runWizard(t *testing.T, answers string, args ...string) cliRun {
+	t.Helper()
+	t.Setenv("DSCTL_ACCESSIBLE", "1")
+	var out, errOut bytes.Buffer
+	ios := &IOStreams{In: iotest.OneByteReader(strings.NewReader(answers)), Out: &out, ErrOut: &errOut}
+	ios.SetTTY(true, true)
+	code := Run(args, ios)
+	return cliRun{code: code, out: out.String(), err: errOut.String()}
+}
+
+func TestSetupWizard(t *testing.T) {
+	fake, dir := cfEnv(t)
+	// Subscription: no; core name: typed; R2: yes; bucket: a bad name
+	// first (asked again), then empty = the default; KV title: default;
+	// project: demo; apply: no.
+	r := runWizard(t, "n\nmy-core\ny\nBad_Bucket\n\n\ndemo\nn\n", "setup")
+	if r.code != ExitCancelled || !strings.Contains(r.err, `invalid R2 bucket name "Bad_Bucket"`) ||
+		!strings.Contains(r.err, "create     worker my-core (core)") || strings.Contains(r.err, "subscription)") {
+		t.Fatalf("declined wizard: exit %d\n%s", r.code, r.err)
+	}
+	if len(fake.Writes()) != 0 {
+		t.Fatalf("a declined plan wrote %v", writesTo(fake))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a declined plan wrote files: %v", entries)
+	}
+	// The same answers, confirmed.
+	r = runWizard(t, "n\nmy-core\ny\n\n\ndemo\ny\n", "setup")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.err)
+	}
+	if _, ok := fake.Script(acct, "my-core"); !ok {
+		t.Fatal("my-core not deployed")
+	}
+	if _, ok := fake.Script(acct, deploy.DefaultSubscriptionWorker); ok {
+		t.Fatal("subscription deployed though declined")
+	}
+	if _, ok := fake.KV(acct, fake.Namespaces(acct)[0].ID, "demo"); !ok || !strings.Contains(r.out, "Project demo: secret (shown once)") {
+		t.Fatalf("first project missing:\n%s", r.out)
+	}
+	// Re-running offers the answers dsctl.toml recorded.
+	r = runWizard(t, "n\n\ny\n\n\n\ny\n", "setup")
+	if r.code != ExitOK || !strings.Contains(r.err, "update     worker my-core (core): no migration to apply (deployed at v1)") {
+		t.Fatalf("re-run: exit %d\n%s", r.code, r.err)
 	}
 }
