@@ -116,8 +116,8 @@ func TestScaffoldedWorkersUnderWorkerd(t *testing.T) {
 	}
 	for _, step := range []struct {
 		method, url, tok, body string
-		status             int
-		want               string
+		status                 int
+		want                   string
 	}{
 		{http.MethodPut, stream, tok, "", http.StatusCreated, ""},
 		{http.MethodPost, stream, tok, `{"hello":"world"}`, http.StatusNoContent, ""},
