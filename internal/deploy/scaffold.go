@@ -155,7 +155,7 @@ func renderWrangler(l *Layout, comp, text string) ([]byte, error) {
 		}
 	case Subscription:
 		edits = []lineEdit{
-			{`name = "durable-streams-subscription"`, "name = " + q(l.SubscriptionWorker)},
+			{`name = "durable-streams-subscriptions"`, "name = " + q(l.SubscriptionWorker)},
 			{`AUTH_DEFAULT = "0"`, authDefault},
 			{`service = "durable-streams"`, "service = " + q(l.CoreWorker)},
 			{`id = "REPLACE_WITH_KV_NAMESPACE_ID"`, "id = " + q(l.KVNamespaceID)},
