@@ -14,7 +14,8 @@ func newHelpTopics() []*cobra.Command {
   0  success (also when a listing has no results)
   1  an error: bad flags or arguments, a failed request, an unusable data dir
   2  cancelled: a prompt was answered with Ctrl-C or end of input
-  4  authentication failed: credentials missing or rejected
+  4  authentication failed: credentials missing or rejected (a token for
+     a server, or the Cloudflare API token)
 
 Errors are printed on stderr as one line, "dsctl: what failed: why", often
 followed by a "Try: …" line with a command that helps.`,
@@ -31,6 +32,18 @@ DSCTL_URL, DSCTL_PROJECT, DSCTL_TOKEN, DSCTL_DATA_DIR
     that talk to a server (tail, stream, publish, subscribe, session), in
     place of --url, --project, --token and --data-dir. Below them comes a
     dsctl.toml found upward from the working directory.
+
+CLOUDFLARE_API_TOKEN
+    The Cloudflare API token of setup, deploy, status and every --remote
+    command (asked for on a terminal when unset; never stored). See
+    dsctl setup --help for the permissions it needs.
+
+CLOUDFLARE_ACCOUNT_ID
+    The Cloudflare account, in place of --account-id (default: the one in
+    dsctl.toml, else the token's only account).
+
+CLOUDFLARE_API_BASE_URL
+    Another Cloudflare API base (default https://api.cloudflare.com/client/v4).
 
 NO_COLOR
     Any non-empty value turns colour off (as --no-color does).

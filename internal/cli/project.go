@@ -23,12 +23,18 @@ func newProjectCmd(ios *IOStreams) *cobra.Command {
 runs on the same data dir, and the server applies the change from its next
 request on: no restart is needed.
 
+With --remote every command works on the deployed registry instead: the KV
+namespace dsctl setup created (dsctl.toml, or --namespace-id), through the
+Cloudflare API with CLOUDFLARE_API_TOKEN; each write is read back. The
+workers see a change within about a minute (KV caches at the edge).
+
 Create projects with dsctl create-project and mint their tokens with
 dsctl token.`,
 		Example: `  dsctl project list
   dsctl project show demo
   dsctl project keys add demo
-  dsctl project cors add demo https://app.example.com`,
+  dsctl project cors add demo https://app.example.com
+  dsctl project list --remote`,
 		Args: groupArgs,
 		RunE: groupRunE,
 	}

@@ -49,7 +49,11 @@ long-poll and Server-Sent Events.
 
 Streams of named projects need a token: create a project with
 dsctl create-project, mint tokens with dsctl token, and manage keys and
-CORS origins with dsctl project.`,
+CORS origins with dsctl project.
+
+dsctl setup deploys the same API to your Cloudflare account (dsctl deploy
+and dsctl status afterwards); --remote points the project and client
+commands at that deployment.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
