@@ -193,27 +193,5 @@ func saveDeployState(path string, st *deploy.State) error {
 	if err := toml.NewEncoder(&b).Encode(pf); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, []byte(b.String()), 0o644)
-}
-
-// writeFileAtomic writes via a temporary file and rename, so a crash never
-// leaves a half-written settings file.
-func writeFileAtomic(name string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return deploy.WriteFileAtomic(path, []byte(b.String()), 0o644)
 }

@@ -243,7 +243,7 @@ func Scaffold(dir string, l *Layout, force, dry bool) ([]FileChange, error) {
 			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 				return nil, err
 			}
-			if err := writeFileAtomic(full, want, 0o644); err != nil {
+			if err := WriteFileAtomic(full, want, 0o644); err != nil {
 				return nil, err
 			}
 		}
@@ -253,15 +253,16 @@ func Scaffold(dir string, l *Layout, force, dry bool) ([]FileChange, error) {
 		return changes, nil
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, manifestFile), append(b, '\n'), 0o644); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, manifestFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return changes, nil
 }
 
-// writeFileAtomic replaces name via a temporary file and rename, so an
-// interrupted run never leaves a half-written file.
-func writeFileAtomic(name string, data []byte, mode os.FileMode) error {
+// WriteFileAtomic replaces name via a temporary file and rename, so an
+// interrupted run never leaves a half-written file (scaffolded sources,
+// dsctl.toml).
+func WriteFileAtomic(name string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+path.Base(filepath.ToSlash(name))+".*")
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -99,8 +100,13 @@ func ParseWorkerConfig(name string, data []byte) (*WorkerConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("%s: dsctl deploy does not support the key %q (use wrangler deploy for that)", name, und[0].String())
+	for _, k := range md.Undecoded() {
+		// A table-valued var is decoded whole into Vars, yet the decoder
+		// still lists its inner keys as undecoded.
+		if len(k) > 1 && k[0] == "vars" {
+			continue
+		}
+		return nil, fmt.Errorf("%s: dsctl deploy does not support the key %q (use wrangler deploy for that)", name, k.String())
 	}
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -179,6 +185,19 @@ type Binding struct {
 	Service     string `json:"service,omitempty"`
 	Entrypoint  string `json:"entrypoint,omitempty"`
 	Dataset     string `json:"dataset,omitempty"`
+}
+
+// MarshalJSON keeps "text" on a plain_text binding even when it is empty:
+// the API requires the field, and omitempty would drop an empty var's.
+func (b Binding) MarshalJSON() ([]byte, error) {
+	type fields Binding
+	if b.Type != "plain_text" {
+		return json.Marshal(fields(b))
+	}
+	return json.Marshal(struct {
+		fields
+		Text string `json:"text"`
+	}{fields(b), b.Text})
 }
 
 // MigrationPlan is the upload's migrations: the steps after the script's
