@@ -159,6 +159,8 @@ func TestSetupYes(t *testing.T) {
 		}
 	}
 
+	t.Logf("first run: %d API requests, writes: %s", len(fake.Requests()), strings.Join(writesTo(fake), ", "))
+
 	// Second run: nothing created again, no migration re-applied; only the
 	// code is uploaded again.
 	fake.ResetRequests()
@@ -172,6 +174,11 @@ func TestSetupYes(t *testing.T) {
 	if len(created) > 0 {
 		t.Fatalf("second run created %v", created)
 	}
+	// Only the two code uploads change anything.
+	if w := writesTo(fake); len(w) != 2 || !strings.HasPrefix(w[0], "PUT ") || !strings.HasPrefix(w[1], "PUT ") {
+		t.Fatalf("second run writes: %v", w)
+	}
+	t.Logf("second run: %d API requests, writes: %s", len(fake.Requests()), strings.Join(writesTo(fake), ", "))
 	for _, name := range []string{deploy.DefaultCoreWorker, deploy.DefaultSubscriptionWorker} {
 		sc, _ := fake.Script(acct, name)
 		if sc.Uploads != 2 || sc.Metadata["migrations"] != nil || sc.MigrationTag != "v1" {

@@ -297,6 +297,12 @@ func DeployWorkers(ctx context.Context, api *API, st *State, rep Reporter, save 
 		}
 		url := WorkerURL(name, st.WorkersSubdomain)
 		if err := doStep(rep, "workers.dev route for "+name, func() (string, error) {
+			// Looked at first, so a re-run changes nothing but the code.
+			if on, err := api.WorkersDevEnabled(ctx, st.AccountID, name); err != nil {
+				return "", err
+			} else if on {
+				return url + " (already on)", nil
+			}
 			return url, api.EnableWorkersDev(ctx, st.AccountID, name)
 		}); err != nil {
 			return err
