@@ -51,9 +51,9 @@ Streams of named projects need a token: create a project with
 dsctl create-project, mint tokens with dsctl token, and manage keys and
 CORS origins with dsctl project.
 
-dsctl setup deploys the same API to your Cloudflare account (dsctl deploy
-and dsctl status afterwards); --remote points the project and client
-commands at that deployment.`,
+dsctl setup deploys the same API to your Cloudflare account (dsctl deploy,
+dsctl status and dsctl teardown afterwards); --remote points the project
+and client commands at that deployment.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
@@ -79,6 +79,7 @@ commands at that deployment.`,
 		newSetupCmd(ios, nil),
 		newDeployCmd(ios, nil),
 		newStatusCmd(ios, nil),
+		newTeardownCmd(ios, nil),
 	)
 	root.AddCommand(newHelpTopics()...)
 	// Cobra's default completion command: give it an example like the rest.

@@ -592,3 +592,54 @@ func TestSetupWizard(t *testing.T) {
 		t.Fatalf("re-run: exit %d\n%s", r.code, r.err)
 	}
 }
+
+func TestTeardown(t *testing.T) {
+	fake, dir := cfEnv(t)
+	runCLI(t, false, "", "setup", "--yes").must(t)
+	runCLI(t, false, "", "teardown").wantError(t, ExitError, "--yes is required", "dsctl teardown --yes")
+
+	// A bucket holding cold segments is kept; the rest goes; a re-run
+	// after emptying it finishes.
+	fake.SetBucketObjects(acct, deploy.DefaultBucket, 3)
+	r := runCLI(t, false, "", "teardown", "--yes")
+	lines := strings.Split(strings.TrimSpace(r.err), "\n")
+	r.err = strings.Join(lines[len(lines)-2:], "\n")
+	r.wantError(t, ExitError, "R2 bucket durable-streams still holds objects, so it was kept", "empty it in the Cloudflare dashboard")
+	if len(fake.Scripts(acct)) != 0 || len(fake.Namespaces(acct)) != 0 || len(fake.Buckets(acct)) != 1 {
+		t.Fatalf("after a blocked teardown: scripts %d, namespaces %d, buckets %v", len(fake.Scripts(acct)), len(fake.Namespaces(acct)), fake.Buckets(acct))
+	}
+	if _, err := os.Stat(filepath.Join(dir, ProjectFileName)); err != nil {
+		t.Fatal("dsctl.toml dropped while the bucket remains")
+	}
+	fake.SetBucketObjects(acct, deploy.DefaultBucket, 0)
+	r = runCLI(t, false, "", "teardown", "--yes").must(t)
+	if !strings.Contains(r.err, "delete worker durable-streams: already gone") || !strings.Contains(r.err, "delete R2 bucket durable-streams: deleted") {
+		t.Fatalf("re-run:\n%s", r.err)
+	}
+	if len(fake.Buckets(acct)) != 0 {
+		t.Fatal("bucket left")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ProjectFileName)); !os.IsNotExist(err) {
+		t.Fatalf("dsctl.toml still there (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "workers", "core", "worker.js")); err != nil {
+		t.Fatal("teardown removed ./workers")
+	}
+
+	// Other settings in dsctl.toml stay; on a terminal the core worker's
+	// name must be typed.
+	os.WriteFile(ProjectFileName, []byte("url = \"http://127.0.0.1:9999\"\n"), 0o644)
+	runCLI(t, false, "", "setup", "--yes").must(t)
+	r = runWizard(t, "nope\n", "teardown")
+	if r.code != ExitCancelled || len(fake.Scripts(acct)) != 2 {
+		t.Fatalf("wrong name: exit %d, scripts %d\n%s", r.code, len(fake.Scripts(acct)), r.err)
+	}
+	r = runWizard(t, "durable-streams\n", "teardown")
+	if r.code != ExitOK || len(fake.Scripts(acct)) != 0 {
+		t.Fatalf("typed name: exit %d\n%s", r.code, r.err)
+	}
+	var pf projectFile
+	if _, err := toml.DecodeFile(ProjectFileName, &pf); err != nil || pf.URL != "http://127.0.0.1:9999" || pf.Cloudflare != nil {
+		t.Fatalf("dsctl.toml after teardown: %+v (%v)", pf, err)
+	}
+}

@@ -172,6 +172,10 @@ func (a *API) SetWorkersSubdomain(ctx context.Context, account, name string) err
 	return apiError(err)
 }
 
+// noConflictRetry turns off the SDK's retries, which include 409s, for
+// the calls where a 409 is the API's answer rather than a transient clash.
+var noConflictRetry = option.WithMaxRetries(0)
+
 // BucketExists reports whether the account has the R2 bucket.
 func (a *API) BucketExists(ctx context.Context, account, name string) (bool, error) {
 	var p r2.BucketGetParams
@@ -191,7 +195,8 @@ func (a *API) CreateBucket(ctx context.Context, account, name string) error {
 	var p r2.BucketNewParams
 	p.AccountID.Value, p.AccountID.Present = account, true
 	p.Name.Value, p.Name.Present = name, true
-	_, err := a.buckets.New(ctx, p)
+	// A 409 here means the bucket exists: an answer, not contention.
+	_, err := a.buckets.New(ctx, p, noConflictRetry)
 	return apiError(err)
 }
 
@@ -199,7 +204,8 @@ func (a *API) CreateBucket(ctx context.Context, account, name string) error {
 func (a *API) DeleteBucket(ctx context.Context, account, name string) error {
 	var p r2.BucketDeleteParams
 	p.AccountID.Value, p.AccountID.Present = account, true
-	_, err := a.buckets.Delete(ctx, name, p)
+	// A 409 here means the bucket is not empty: an answer, not contention.
+	_, err := a.buckets.Delete(ctx, name, p, noConflictRetry)
 	return apiError(err)
 }
 

@@ -11,6 +11,7 @@ import (
 type bucket struct {
 	name, location, storageClass string
 	created                      time.Time
+	objects                      int // only counted: R2 objects are not part of this API
 }
 
 func (b *bucket) json() map[string]any {
@@ -90,6 +91,10 @@ func (s *Server) deleteBucket(c *call) {
 	name := c.p["bucket"]
 	if c.acct.buckets[name] == nil {
 		c.fail(http.StatusNotFound, 10006, "The specified bucket does not exist.")
+		return
+	}
+	if c.acct.buckets[name].objects > 0 {
+		c.fail(http.StatusConflict, 10008, "The bucket you tried to delete is not empty.")
 		return
 	}
 	delete(c.acct.buckets, name)

@@ -80,6 +80,18 @@ func (s *Server) AddBucket(account, name string) {
 	s.mustAccount(account).addBucket(name)
 }
 
+// SetBucketObjects makes a bucket hold n objects; deleting a bucket that
+// holds any fails as the real API does.
+func (s *Server) SetBucketObjects(account, name string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.mustAccount(account)
+	if a.buckets[name] == nil {
+		a.addBucket(name)
+	}
+	a.buckets[name].objects = n
+}
+
 // Namespaces lists an account's KV namespaces in creation order.
 func (s *Server) Namespaces(account string) []Namespace {
 	s.mu.Lock()
