@@ -64,7 +64,7 @@ func connectCloudflare(ctx context.Context, ios *IOStreams, op, accountFlag, kno
 	if err := api.VerifyToken(ctx); err != nil {
 		if deploy.IsUnauthorized(err) {
 			return nil, withHint(fmt.Errorf("%s: %w: Cloudflare rejected the API token: %v", op, errAuth, err),
-				"check "+envCFToken+": it needs to be "+tokenPermissions)
+				"use "+tokenPermissions+", in "+envCFToken)
 		}
 		return nil, cloudflareError(op+": verify the API token", base, err)
 	}
