@@ -643,3 +643,27 @@ func TestTeardown(t *testing.T) {
 		t.Fatalf("dsctl.toml after teardown: %+v (%v)", pf, err)
 	}
 }
+
+func TestDeployFromSubfolder(t *testing.T) {
+	fake, dir := cfEnv(t)
+	runCLI(t, false, "", "setup", "--yes", "--components", "core").must(t)
+	sub := filepath.Join(dir, "src", "deep")
+	os.MkdirAll(sub, 0o755)
+	t.Chdir(sub)
+	// dsctl.toml is found upward and ./workers is taken relative to it.
+	runCLI(t, false, "", "deploy").must(t)
+	if core, _ := fake.Script(acct, deploy.DefaultCoreWorker); core.Uploads != 2 {
+		t.Fatalf("uploads %d", core.Uploads)
+	}
+	res := decodeJSON[createProjectResult](t, runCLI(t, false, "", "create-project", "demo", "--remote", "--json").must(t).out)
+	if res.Project != "demo" {
+		t.Fatal(res)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, ProjectFileName))
+	if !strings.Contains(string(raw), `workers_dir = "workers"`) {
+		t.Fatalf("deploy rewrote workers_dir:\n%s", raw)
+	}
+	if _, err := os.Stat(filepath.Join(sub, ProjectFileName)); err == nil {
+		t.Fatal("a second dsctl.toml appeared in the subfolder")
+	}
+}
