@@ -43,6 +43,20 @@ func connectCloudflare(ctx context.Context, ios *IOStreams, op, accountFlag, kno
 	if err != nil {
 		return nil, &flagError{fmt.Errorf("%s: %w", op, err)}
 	}
+	s := &cfSession{}
+	switch {
+	case accountFlag != "":
+		s.AccountID = accountFlag
+	case os.Getenv(envCFAccount) != "":
+		s.AccountID = os.Getenv(envCFAccount)
+	case known != "":
+		s.AccountID = known
+	}
+	if s.AccountID != "" {
+		if err := deploy.CheckAccountID(s.AccountID); err != nil {
+			return nil, &flagError{fmt.Errorf("%s: %w", op, err)}
+		}
+	}
 	tok := strings.TrimSpace(os.Getenv(envCFToken))
 	if tok == "" {
 		if !ios.CanPrompt() {
@@ -61,26 +75,25 @@ func connectCloudflare(ctx context.Context, ios *IOStreams, op, accountFlag, kno
 		}
 	}
 	api := deploy.NewAPI(tok, base)
+	s.API = api
 	if err := api.VerifyToken(ctx); err != nil {
-		if deploy.IsUnauthorized(err) {
+		// An account-owned token verifies only under its account.
+		if deploy.IsUnauthorized(err) && s.AccountID != "" && api.VerifyAccountToken(ctx, s.AccountID) == nil {
+			err = nil
+		}
+		switch {
+		case err == nil:
+		case deploy.IsUnauthorized(err) && s.AccountID == "":
+			return nil, withHint(fmt.Errorf("%s: %w: Cloudflare rejected the API token: %v", op, errAuth, err),
+				"use "+tokenPermissions+", in "+envCFToken+" (an account-owned token also needs --account-id or "+envCFAccount+")")
+		case deploy.IsUnauthorized(err):
 			return nil, withHint(fmt.Errorf("%s: %w: Cloudflare rejected the API token: %v", op, errAuth, err),
 				"use "+tokenPermissions+", in "+envCFToken)
+		default:
+			return nil, cloudflareError(op+": verify the API token", base, err)
 		}
-		return nil, cloudflareError(op+": verify the API token", base, err)
-	}
-	s := &cfSession{API: api}
-	switch {
-	case accountFlag != "":
-		s.AccountID = accountFlag
-	case os.Getenv(envCFAccount) != "":
-		s.AccountID = os.Getenv(envCFAccount)
-	case known != "":
-		s.AccountID = known
 	}
 	if s.AccountID != "" {
-		if err := deploy.CheckAccountID(s.AccountID); err != nil {
-			return nil, &flagError{fmt.Errorf("%s: %w", op, err)}
-		}
 		return s, nil
 	}
 	accs, err := api.Accounts(ctx)

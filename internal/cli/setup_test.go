@@ -667,3 +667,20 @@ func TestDeployFromSubfolder(t *testing.T) {
 		t.Fatal("a second dsctl.toml appeared in the subfolder")
 	}
 }
+
+func TestAccountOwnedToken(t *testing.T) {
+	fake := cffake.New(t, cffake.Options{AccountOwnedToken: true})
+	t.Setenv(envCFToken, cffake.DefaultToken)
+	t.Setenv(envCFBase, fake.URL())
+	t.Setenv(envCFAccount, "")
+	t.Chdir(t.TempDir())
+	// /user/tokens/verify does not know account-owned tokens: without an
+	// account to verify it under, the hint says what to add.
+	runCLI(t, false, "", "setup", "--yes").wantError(t, ExitAuth, "rejected the API token", "--account-id")
+	runCLI(t, false, "", "setup", "--yes", "--account-id", acct).must(t)
+	if _, ok := fake.Script(acct, deploy.DefaultCoreWorker); !ok {
+		t.Fatal("not deployed with an account-owned token")
+	}
+	// Later commands take the account from dsctl.toml.
+	runCLI(t, false, "", "project", "list", "--remote").must(t)
+}

@@ -29,8 +29,9 @@ const DefaultAPIBase = "https://api.cloudflare.com/client/v4"
 type API struct {
 	opts []option.RequestOption
 
-	tokens    *user.TokenService
-	accounts  *accounts.AccountService
+	tokens        *user.TokenService
+	accountTokens *accounts.TokenService
+	accounts      *accounts.AccountService
 	subdomain *workers.SubdomainService
 	scripts   *workers.ScriptService
 	buckets   *r2.BucketService
@@ -56,7 +57,8 @@ func NewAPI(token, base string, extra ...option.RequestOption) *API {
 	}, extra...)
 	return &API{
 		opts:      opts,
-		tokens:    user.NewTokenService(opts...),
+		tokens:        user.NewTokenService(opts...),
+		accountTokens: accounts.NewTokenService(opts...),
 		accounts:  accounts.NewAccountService(opts...),
 		subdomain: workers.NewSubdomainService(opts...),
 		scripts:   workers.NewScriptService(opts...),
@@ -126,6 +128,21 @@ func (a *API) VerifyToken(ctx context.Context) error {
 		return apiError(err)
 	}
 	if res.Status != user.TokenVerifyResponseStatusActive {
+		return &APIError{Status: http.StatusUnauthorized, Code: 1000, Message: "the API token is " + string(res.Status), Err: errors.New("token not active")}
+	}
+	return nil
+}
+
+// VerifyAccountToken checks an account-owned API token, which
+// /user/tokens/verify does not know.
+func (a *API) VerifyAccountToken(ctx context.Context, account string) error {
+	var p accounts.TokenVerifyParams
+	p.AccountID.Value, p.AccountID.Present = account, true
+	res, err := a.accountTokens.Verify(ctx, p)
+	if err != nil {
+		return apiError(err)
+	}
+	if res.Status != accounts.TokenVerifyResponseStatusActive {
 		return &APIError{Status: http.StatusUnauthorized, Code: 1000, Message: "the API token is " + string(res.Status), Err: errors.New("token not active")}
 	}
 	return nil

@@ -40,6 +40,16 @@ func (s *Server) verifyToken(c *call) {
 	c.ok(map[string]any{"id": hexID("token", s.token), "status": "active"})
 }
 
+// verifyAccountToken answers for account-owned tokens only, as the real
+// endpoint does for its own account's tokens.
+func (s *Server) verifyAccountToken(c *call) {
+	if !s.accountToken {
+		c.fail(http.StatusUnauthorized, 1000, "Invalid API Token")
+		return
+	}
+	c.ok(map[string]any{"id": hexID("token", s.token), "status": "active"})
+}
+
 func accountJSON(a *account) map[string]any {
 	return map[string]any{
 		"id":         a.ID,

@@ -31,6 +31,10 @@ type Options struct {
 	Token     string    // the only accepted API token (Authorization: Bearer <Token>); default DefaultToken
 	Accounts  []Account // default: one account {DefaultAccountID, "Test Account"}
 	Subdomain string    // every account's workers.dev subdomain; default DefaultSubdomain; "-" = none yet
+	// AccountOwnedToken makes the token an account API token: it verifies
+	// only at /accounts/{id}/tokens/verify, and /user/tokens/verify calls
+	// it invalid, as the real API does.
+	AccountOwnedToken bool
 }
 
 // Account is an account the token can see.
@@ -38,8 +42,9 @@ type Account struct{ ID, Name string }
 
 // Server is a running fake. All methods are safe for concurrent use.
 type Server struct {
-	srv   *httptest.Server
-	token string
+	srv          *httptest.Server
+	token        string
+	accountToken bool
 
 	mu       sync.Mutex
 	accounts []*account // in Options order, which is the list order
@@ -73,7 +78,7 @@ func New(t testing.TB, o Options) *Server {
 	case "-":
 		o.Subdomain = ""
 	}
-	s := &Server{token: o.Token, byID: map[string]*account{}}
+	s := &Server{token: o.Token, accountToken: o.AccountOwnedToken, byID: map[string]*account{}}
 	now := time.Now().UTC()
 	for _, a := range o.Accounts {
 		acct := &account{

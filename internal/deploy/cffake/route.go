@@ -32,6 +32,7 @@ func newRoute(pattern string, methods map[string]handler) route {
 
 var routes = []route{
 	newRoute("/user/tokens/verify", map[string]handler{"GET": (*Server).verifyToken}),
+	newRoute("/accounts/:account/tokens/verify", map[string]handler{"GET": (*Server).verifyAccountToken}),
 	newRoute("/accounts", map[string]handler{"GET": (*Server).listAccounts}),
 	newRoute("/accounts/:account", map[string]handler{"GET": (*Server).getAccount}),
 	newRoute("/accounts/:account/workers/subdomain", map[string]handler{
@@ -121,8 +122,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		c.fail(http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", req.URL.Path)
 		return
 	}
-	if !s.authorized(req) {
-		if decoded == "/user/tokens/verify" {
+	userVerify := decoded == "/user/tokens/verify"
+	if !s.authorized(req) || (userVerify && s.accountToken) {
+		if userVerify {
 			c.fail(http.StatusUnauthorized, 1000, "Invalid API Token")
 		} else {
 			c.fail(http.StatusUnauthorized, 10000, "Authentication error")
