@@ -32,10 +32,10 @@ type API struct {
 	tokens        *user.TokenService
 	accountTokens *accounts.TokenService
 	accounts      *accounts.AccountService
-	subdomain *workers.SubdomainService
-	scripts   *workers.ScriptService
-	buckets   *r2.BucketService
-	spaces    *kv.NamespaceService
+	subdomain     *workers.SubdomainService
+	scripts       *workers.ScriptService
+	buckets       *r2.BucketService
+	spaces        *kv.NamespaceService
 }
 
 // NewAPI returns a client for base (DefaultAPIBase when empty) that
@@ -56,14 +56,14 @@ func NewAPI(token, base string, extra ...option.RequestOption) *API {
 		option.WithMaxRetries(2),
 	}, extra...)
 	return &API{
-		opts:      opts,
+		opts:          opts,
 		tokens:        user.NewTokenService(opts...),
 		accountTokens: accounts.NewTokenService(opts...),
-		accounts:  accounts.NewAccountService(opts...),
-		subdomain: workers.NewSubdomainService(opts...),
-		scripts:   workers.NewScriptService(opts...),
-		buckets:   r2.NewBucketService(opts...),
-		spaces:    kv.NewNamespaceService(opts...),
+		accounts:      accounts.NewAccountService(opts...),
+		subdomain:     workers.NewSubdomainService(opts...),
+		scripts:       workers.NewScriptService(opts...),
+		buckets:       r2.NewBucketService(opts...),
+		spaces:        kv.NewNamespaceService(opts...),
 	}
 }
 
