@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -209,8 +210,7 @@ func resolveRemote(ctx context.Context, cmd *cobra.Command, t *target, scope tok
 	if t.Token != "" {
 		return t, nil
 	}
-	ios := &IOStreams{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), ErrOut: cmd.ErrOrStderr()}
-	cf, err := connectCloudflare(ctx, ios, op, "", ds.State.AccountID)
+	cf, err := remoteSession(ctx, cmd, op, ds.State.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -254,4 +254,31 @@ func requestError(op string, t *target, err error) error {
 		return withHint(fmt.Errorf("%s: cannot reach %s: %v", op, t.URL, ue.Err), "start a server with dsctl serve, or pass --url")
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// remoteSessions keeps one verified Cloudflare session per account (and
+// API base and token) for the process: tail and ui mint a new token every few minutes, and must
+// not ask for the API token again in the middle of a full-screen UI.
+var remoteSessions struct {
+	sync.Mutex
+	byAccount map[string]*cfSession
+}
+
+func remoteSession(ctx context.Context, cmd *cobra.Command, op, account string) (*cfSession, error) {
+	remoteSessions.Lock()
+	defer remoteSessions.Unlock()
+	key := account + " " + os.Getenv(envCFBase) + " " + os.Getenv(envCFToken)
+	if s := remoteSessions.byAccount[key]; s != nil {
+		return s, nil
+	}
+	ios := &IOStreams{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), ErrOut: cmd.ErrOrStderr()}
+	s, err := connectCloudflare(ctx, ios, op, "", account)
+	if err != nil {
+		return nil, err
+	}
+	if remoteSessions.byAccount == nil {
+		remoteSessions.byAccount = map[string]*cfSession{}
+	}
+	remoteSessions.byAccount[key] = s
+	return s, nil
 }
