@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -333,6 +334,8 @@ func TestSetupFirstProjectAndRemoteProjects(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 	nsID := sum.KVNamespace.ID
+	// One secret generator for every command (the original had three).
+	hex64 := regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 	// Acceptance 2: create-project --remote writes, reads back, prints.
 	fake.ResetRequests()
@@ -375,6 +378,11 @@ func TestSetupFirstProjectAndRemoteProjects(t *testing.T) {
 		t.Fatalf("token --remote: %v %+v", err, c)
 	}
 	add := decodeJSON[keyAddResult](t, runCLI(t, false, "", "project", "keys", "add", "demo", "--remote", "--json").must(t).out)
+	for _, secret := range []string{sum.Project.Secret, res.Secret, add.Secret} {
+		if !hex64.MatchString(secret) {
+			t.Fatalf("secret %q is not 32 random bytes in hex", secret)
+		}
+	}
 	raw, _ = fake.KV(acct, nsID, "demo")
 	json.Unmarshal(raw, &entry)
 	if !slices.Equal(entry.SigningSecrets, []string{add.Secret, res.Secret}) {

@@ -393,8 +393,14 @@ func (a *API) EnableWorkersDev(ctx context.Context, account, name string) error 
 	p.AccountID.Value, p.AccountID.Present = account, true
 	p.Enabled.Value, p.Enabled.Present = true, true
 	p.PreviewsEnabled.Value, p.PreviewsEnabled.Present = false, true
-	_, err := a.scripts.Subdomain.New(ctx, name, p)
-	return apiError(err)
+	res, err := a.scripts.Subdomain.New(ctx, name, p)
+	if err != nil {
+		return apiError(err)
+	}
+	if !res.Enabled {
+		return fmt.Errorf("%w: the workers.dev route of %s is still off", ErrUnexpected, name)
+	}
+	return nil
 }
 
 // WorkersDevEnabled reports whether the script's workers.dev route is on.

@@ -98,6 +98,10 @@ func (o *SetupOptions) layout(kvID string) *Layout {
 	}
 }
 
+// ErrUnexpected means Cloudflare accepted a change but reports a result
+// other than the one asked for.
+var ErrUnexpected = errors.New("unexpected answer")
+
 // ErrNoSubdomain means the account has no workers.dev subdomain and none
 // was given to register.
 var ErrNoSubdomain = errors.New("the account has no workers.dev subdomain yet")
@@ -284,6 +288,10 @@ func DeployWorkers(ctx context.Context, api *API, st *State, rep Reporter, save 
 			tag, err := api.UploadScript(ctx, st.AccountID, name, cfg.UploadMetadata(mp), mods)
 			if err != nil {
 				return "", err
+			}
+			// Check what Cloudflare says it applied rather than assume it.
+			if mp != nil && tag != mp.NewTag {
+				return "", fmt.Errorf("%w: Cloudflare reports migration tag %q after the upload, want %q", ErrUnexpected, tag, mp.NewTag)
 			}
 			detail := fmt.Sprintf("%s: %d modules", name, len(mods))
 			if mp != nil {

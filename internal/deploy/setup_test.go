@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudflare/cloudflare-go/v6/option"
 
 	"github.com/dsctl/dsctl/internal/deploy/cffake"
 )
@@ -490,5 +493,46 @@ func TestStatus(t *testing.T) {
 	fake.Fail("GET", "/accounts/*/workers/scripts", 403, 10000, "Authentication error")
 	if _, err := Status(ctx, api, st, client); !IsUnauthorized(err) {
 		t.Errorf("listing refused: err = %v", err)
+	}
+}
+
+// rewrite is a middleware that edits one JSON answer of the API, to play
+// a Cloudflare that accepts a change but reports another result.
+func rewrite(method, pathPart, from, to string) option.RequestOption {
+	return option.WithMiddleware(func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		res, err := next(req)
+		if err != nil || req.Method != method || !strings.Contains(req.URL.Path, pathPart) {
+			return res, err
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		b = []byte(strings.Replace(string(b), from, to, 1))
+		res.Body, res.ContentLength = io.NopCloser(strings.NewReader(string(b))), int64(len(b))
+		return res, nil
+	})
+}
+
+func TestDeployChecksWhatCloudflareReports(t *testing.T) {
+	for _, tt := range []struct {
+		name, method, path, from, to, want string
+	}{
+		{"migration tag", http.MethodPut, "/workers/scripts/" + DefaultCoreWorker, `"migration_tag":"v1"`, `"migration_tag":"v0"`,
+			`upload core worker: unexpected answer: Cloudflare reports migration tag "v0" after the upload, want "v1"`},
+		{"workers.dev route", http.MethodPost, "/subdomain", `"enabled":true`, `"enabled":false`,
+			"workers.dev route for " + DefaultCoreWorker + ": unexpected answer: the workers.dev route of " + DefaultCoreWorker + " is still off"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := cffake.New(t, cffake.Options{})
+			api := newAPI(fake, rewrite(tt.method, tt.path, tt.from, tt.to))
+			o := setupOptions(t)
+			p, err := PlanSetup(ctx, api, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ApplySetup(ctx, api, o, p, &recorder{}, (&saver{}).save)
+			if !errors.Is(err, ErrUnexpected) || err.Error() != tt.want {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
