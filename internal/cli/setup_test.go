@@ -692,3 +692,25 @@ func TestAccountOwnedToken(t *testing.T) {
 	// Later commands take the account from dsctl.toml.
 	runCLI(t, false, "", "project", "list", "--remote").must(t)
 }
+
+func TestSetupAccountChoiceOnTerminal(t *testing.T) {
+	two := strings.Repeat("b", 32)
+	fake := cffake.New(t, cffake.Options{Accounts: []cffake.Account{{ID: acct, Name: "One"}, {ID: two, Name: "Two"}}})
+	t.Setenv(envCFToken, cffake.DefaultToken)
+	t.Setenv(envCFBase, fake.URL())
+	t.Setenv(envCFAccount, "")
+	t.Chdir(t.TempDir())
+	// The second account, then the wizard's defaults, then apply.
+	r := runWizard(t, "2\ny\n\ny\n\n\n\n\ny\n", "setup")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.err)
+	}
+	if _, ok := fake.Script(two, deploy.DefaultCoreWorker); !ok {
+		t.Fatalf("not deployed to the chosen account:\n%s", r.err)
+	}
+	var pf projectFile
+	toml.DecodeFile(ProjectFileName, &pf)
+	if pf.Cloudflare.AccountID != two {
+		t.Fatalf("dsctl.toml account %q", pf.Cloudflare.AccountID)
+	}
+}
