@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/dsctl/dsctl/internal/deploy/cffake"
 )
 
@@ -133,6 +135,26 @@ func TestScaffoldedWorkersUnderWorkerd(t *testing.T) {
 		if status != step.status || (step.want != "" && strings.TrimSpace(body) != step.want) {
 			t.Fatalf("%s %s: %d %q, want %d %q", step.method, step.url, status, body, step.status, step.want)
 		}
+	}
+
+	// The client commands with --remote, pointed at this worker: each
+	// mints its token from the fake's registry entry.
+	var pf projectFile
+	if _, err := toml.DecodeFile(ProjectFileName, &pf); err != nil {
+		t.Fatal(err)
+	}
+	pf.Cloudflare.CoreURL = base
+	if err := saveDeployState(ProjectFileName, pf.Cloudflare); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, false, "", "stream", "append", "hello", "--remote", "--project", "demo", "--data", `{"from":"dsctl"}`).must(t)
+	out := runCLI(t, false, "", "stream", "read", "hello", "--remote", "--project", "demo").must(t).out
+	if !strings.Contains(out, `{"hello":"world"}`) || !strings.Contains(out, `{"from":"dsctl"}`) {
+		t.Fatalf("stream read --remote: %q", out)
+	}
+	list := runCLI(t, false, "", "stream", "list", "--remote", "--project", "demo").must(t).out
+	if !strings.Contains(list, "hello") {
+		t.Fatalf("stream list --remote: %q", list)
 	}
 }
 
