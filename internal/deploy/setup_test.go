@@ -45,6 +45,20 @@ func (s *saver) save(st *State) error {
 	return nil
 }
 
+// planned is a fresh fake, a client for it, the default options and
+// their plan.
+func planned(t *testing.T) (*cffake.Server, *API, *SetupOptions, *Plan) {
+	t.Helper()
+	fake := cffake.New(t, cffake.Options{})
+	api := newAPI(fake)
+	o := setupOptions(t)
+	p, err := PlanSetup(ctx, api, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, api, o, p
+}
+
 func setupOptions(t *testing.T) *SetupOptions {
 	t.Helper()
 	return &SetupOptions{
@@ -193,13 +207,7 @@ func TestPlanSetupUnknownMigrationTag(t *testing.T) {
 }
 
 func TestApplySetupStepsAndSaves(t *testing.T) {
-	fake := cffake.New(t, cffake.Options{})
-	api := newAPI(fake)
-	o := setupOptions(t)
-	p, err := PlanSetup(ctx, api, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, api, o, p := planned(t)
 	rec, sv := &recorder{}, &saver{}
 	st, err := ApplySetup(ctx, api, o, p, rec, sv.save)
 	if err != nil {
@@ -292,13 +300,7 @@ func TestApplySetupUploadFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.comp, func(t *testing.T) {
-			fake := cffake.New(t, cffake.Options{})
-			api := newAPI(fake)
-			o := setupOptions(t)
-			p, err := PlanSetup(ctx, api, o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fake, api, o, p := planned(t)
 			fake.Fail("PUT", "/accounts/*/workers/scripts/"+tt.worker, 400, 10021, "Uncaught SyntaxError")
 			sv := &saver{}
 			st, err := ApplySetup(ctx, api, o, p, &recorder{}, sv.save)
@@ -330,16 +332,10 @@ func TestApplySetupUploadFails(t *testing.T) {
 }
 
 func TestApplySetupReporterAndSaveErrors(t *testing.T) {
-	fake := cffake.New(t, cffake.Options{})
-	api := newAPI(fake)
-	o := setupOptions(t)
-	p, err := PlanSetup(ctx, api, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, api, o, p := planned(t)
 	// A save failure stops setup before anything is uploaded.
 	boom := errors.New("disk full")
-	_, err = ApplySetup(ctx, api, o, p, &recorder{}, func(*State) error { return boom })
+	_, err := ApplySetup(ctx, api, o, p, &recorder{}, func(*State) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
@@ -406,13 +402,7 @@ func TestDeployWorkersOrder(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	fake := cffake.New(t, cffake.Options{})
-	api := newAPI(fake)
-	o := setupOptions(t)
-	p, err := PlanSetup(ctx, api, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, api, o, p := planned(t)
 	st, err := ApplySetup(ctx, api, o, p, &recorder{}, (&saver{}).save)
 	if err != nil {
 		t.Fatal(err)
