@@ -288,16 +288,16 @@ func keep(s, def string) string {
 
 func (o *setupOptions) deployOptions(account string) *deploy.SetupOptions {
 	so := &deploy.SetupOptions{
-		AccountID:        account,
-		Components:       o.components,
-		CoreWorker:       o.coreName,
-		SubscriptionWork: o.subName,
-		Bucket:           o.bucket,
-		KVTitle:          strings.TrimSpace(o.kvTitle),
-		WorkersDir:       o.workersDir,
-		WorkersSubdomain: o.workersSubdomain,
-		Metrics:          o.metrics,
-		Force:            o.force,
+		AccountID:          account,
+		Components:         o.components,
+		CoreWorker:         o.coreName,
+		SubscriptionWorker: o.subName,
+		Bucket:             o.bucket,
+		KVTitle:            strings.TrimSpace(o.kvTitle),
+		WorkersDir:         o.workersDir,
+		WorkersSubdomain:   o.workersSubdomain,
+		Metrics:            o.metrics,
+		Force:              o.force,
 	}
 	if o.noR2 {
 		so.Bucket = ""

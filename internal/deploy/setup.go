@@ -75,23 +75,23 @@ type Plan struct {
 
 // SetupOptions are setup's answers.
 type SetupOptions struct {
-	AccountID        string
-	Components       []string
-	CoreWorker       string
-	SubscriptionWork string
-	Bucket           string // "" = no R2 cold segments
-	KVTitle          string
-	WorkersDir       string
-	WorkersSubdomain string // registered when the account has none
-	Metrics          bool
-	Force            bool // overwrite edited scaffolded files
+	AccountID          string
+	Components         []string
+	CoreWorker         string
+	SubscriptionWorker string
+	Bucket             string // "" = no R2 cold segments
+	KVTitle            string
+	WorkersDir         string
+	WorkersSubdomain   string // registered when the account has none
+	Metrics            bool
+	Force              bool // overwrite edited scaffolded files
 }
 
 func (o *SetupOptions) layout(kvID string) *Layout {
 	return &Layout{
 		Components:         o.Components,
 		CoreWorker:         o.CoreWorker,
-		SubscriptionWorker: o.SubscriptionWork,
+		SubscriptionWorker: o.SubscriptionWorker,
 		Bucket:             o.Bucket,
 		KVNamespaceID:      kvID,
 		Metrics:            o.Metrics,
@@ -186,7 +186,7 @@ func ApplySetup(ctx context.Context, api *API, o *SetupOptions, p *Plan, rep Rep
 		WorkersDir:         o.WorkersDir,
 		Components:         o.Components,
 		CoreWorker:         o.CoreWorker,
-		SubscriptionWorker: o.SubscriptionWork,
+		SubscriptionWorker: o.SubscriptionWorker,
 		Bucket:             o.Bucket,
 		KVNamespaceTitle:   o.KVTitle,
 		Metrics:            o.Metrics,

@@ -62,13 +62,13 @@ func planned(t *testing.T) (*cffake.Server, *API, *SetupOptions, *Plan) {
 func setupOptions(t *testing.T) *SetupOptions {
 	t.Helper()
 	return &SetupOptions{
-		AccountID:        acct,
-		Components:       []string{Core, Subscription},
-		CoreWorker:       DefaultCoreWorker,
-		SubscriptionWork: DefaultSubscriptionWorker,
-		Bucket:           DefaultBucket,
-		KVTitle:          DefaultKVTitle,
-		WorkersDir:       filepath.Join(t.TempDir(), DefaultWorkersDir),
+		AccountID:          acct,
+		Components:         []string{Core, Subscription},
+		CoreWorker:         DefaultCoreWorker,
+		SubscriptionWorker: DefaultSubscriptionWorker,
+		Bucket:             DefaultBucket,
+		KVTitle:            DefaultKVTitle,
+		WorkersDir:         filepath.Join(t.TempDir(), DefaultWorkersDir),
 	}
 }
 
