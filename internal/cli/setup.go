@@ -413,7 +413,7 @@ func runSetup(ctx context.Context, ios *IOStreams, o *setupOptions) error {
 				TokenExpiresAt: claims.ExpiresAt.Time.UTC(), Curl: curlExample(st.CoreURL, p.Name, tok)}
 			return "created in the registry and read back", nil
 		}); err != nil {
-			return setupError(err)
+			return setupError(&deploy.StepError{Step: "project " + o.project, Err: err})
 		}
 		project = o.project
 	}
