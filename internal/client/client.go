@@ -290,10 +290,35 @@ func (c *Client) Head(ctx context.Context, id string) (*StreamInfo, error) {
 	}
 	resp, err := c.do(req)
 	if err != nil {
-		return nil, err
+		return nil, c.headReason(ctx, id, err)
 	}
 	resp.Body.Close()
 	return infoFrom(resp.Header), nil
+}
+
+// headReason fills in why a HEAD was refused: a HEAD answer has no body,
+// so a 401/403 says nothing beyond its status. The same request as a GET
+// at offset=now (no data, no waiting) carries the server's JSON error.
+func (c *Client) headReason(ctx context.Context, id string, err error) error {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Message != "" || (ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden) {
+		return err
+	}
+	req, rerr := c.newRequest(ctx, http.MethodGet, c.StreamPath(id)+"?offset=now", nil)
+	if rerr != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, gerr := c.do(req)
+	if gerr == nil {
+		resp.Body.Close()
+		return err
+	}
+	var ge *APIError
+	if errors.As(gerr, &ge) && ge.Status == ae.Status && ge.Message != "" {
+		return ge
+	}
+	return err
 }
 
 // Delete deletes a stream.

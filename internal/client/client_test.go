@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/dsctl/dsctl/internal/engine"
 	"github.com/dsctl/dsctl/internal/engine/httpapi"
 	"github.com/dsctl/dsctl/internal/engine/memstore"
+	"github.com/dsctl/dsctl/internal/registry"
+	"github.com/dsctl/dsctl/internal/token"
 )
 
 func server(t *testing.T) *client.Client {
@@ -107,5 +110,39 @@ func TestPubSub(t *testing.T) {
 	}
 	if ok, err := c.DeleteSession(ctx, "alice"); err != nil || !ok {
 		t.Fatalf("delete session: %v %v", ok, err)
+	}
+}
+
+func TestHeadRefusalCarriesReason(t *testing.T) {
+	ctx := context.Background()
+	eng, err := engine.Open(ctx, memstore.New(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.NewMemory()
+	if _, err := reg.CreateProject(ctx, "demo", "0123456789abcdef0123"); err != nil {
+		t.Fatal(err)
+	}
+	h := httpapi.New(eng, httpapi.Options{Registry: reg})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { h.Stop(); srv.Close(); eng.Close() })
+
+	for _, tc := range []struct {
+		name, token string
+		status      int
+	}{
+		{"no token", "", 401},
+		{"bad token", "not-a-jwt", 401},
+	} {
+		_, err := client.New(srv.URL, "demo", tc.token).Head(ctx, "s")
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Status != tc.status || ae.Message == "" || ae.Code == "" {
+			t.Errorf("%s: %#v, want %d with the server's code and message", tc.name, err, tc.status)
+		}
+	}
+	// A HEAD that is allowed is not followed by a GET, and a 404 stays as it is.
+	tok, _, _ := token.Mint("0123456789abcdef0123", "demo", token.ScopeRead, "", time.Minute, time.Now())
+	if _, err := client.New(srv.URL, "demo", tok).Head(ctx, "missing"); !client.IsStatus(err, 404) {
+		t.Errorf("missing stream: %v", err)
 	}
 }
