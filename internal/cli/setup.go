@@ -344,6 +344,7 @@ func runSetup(ctx context.Context, ios *IOStreams, o *setupOptions) error {
 		}
 	}
 	so := o.deployOptions(cf.AccountID)
+	so.Previous = prev
 	rep := newStepReporter(ios)
 	var plan *deploy.Plan
 	if err := rep.Step("read account "+cf.AccountID, func() (string, error) {
@@ -489,6 +490,10 @@ func printPlan(w io.Writer, p *deploy.Plan) {
 			mig += " (deployed at " + wp.CurrentTag + ")"
 		}
 		fmt.Fprintf(w, "  %-9s  worker %s (%s): %s; %s\n", wp.Action, wp.Name, wp.Component, mig, wp.URL)
+	}
+	for _, name := range p.Left {
+		fmt.Fprintf(w, "  %-9s  worker %s: deployed by an earlier setup, no longer named; it keeps running and dsctl\n"+
+			"             stops tracking it (delete it in the dashboard, or keep its name to manage it)\n", "leave", name)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -71,6 +72,10 @@ type Plan struct {
 	WorkersDir        string        `json:"workersDir"`
 	Files             []FileChange  `json:"files"`
 	Workers           []WorkerPlan  `json:"workers"`
+	// Left are workers an earlier setup deployed that this one no longer
+	// names (renamed, or a component dropped): they keep running, and
+	// dsctl stops tracking them.
+	Left []string `json:"left,omitempty"`
 }
 
 // SetupOptions are setup's answers.
@@ -84,7 +89,8 @@ type SetupOptions struct {
 	WorkersDir         string
 	WorkersSubdomain   string // registered when the account has none
 	Metrics            bool
-	Force              bool // overwrite edited scaffolded files
+	Force              bool   // overwrite edited scaffolded files
+	Previous           *State // the earlier setup's state (dsctl.toml), if any
 }
 
 func (o *SetupOptions) layout(kvID string) *Layout {
@@ -172,6 +178,13 @@ func PlanSetup(ctx context.Context, api *API, o *SetupOptions) (*Plan, error) {
 			}
 		}
 		p.Workers = append(p.Workers, wp)
+	}
+	if prev := o.Previous; prev != nil && prev.AccountID == o.AccountID {
+		for _, name := range []string{prev.CoreWorker, prev.SubscriptionWorker} {
+			if _, deployed := scripts[name]; deployed && !slices.ContainsFunc(p.Workers, func(w WorkerPlan) bool { return w.Name == name }) {
+				p.Left = append(p.Left, name)
+			}
+		}
 	}
 	return p, nil
 }
