@@ -6,7 +6,9 @@
 # ./workers/core and ./workers/subscription with the wrangler pinned in
 # testdata/workers (`wrangler dev --local`, loopback only), and checks
 # /health, create/append/read with a token from `dsctl token --remote`,
-# and that wrong or missing tokens are refused.
+# that wrong or missing tokens are refused, and the --remote client
+# commands against both workers (stream append/read/list, subscribe,
+# publish with its fan-out to the session stream).
 #
 # The last line printed is
 #   deploy scaffold (workerd): N passed, N failed
@@ -15,7 +17,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 workers_dir="$repo_root/testdata/workers"
 
-case "${1:-}" in -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 log() { printf 'deploy scaffold (workerd): %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

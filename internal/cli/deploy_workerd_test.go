@@ -23,7 +23,8 @@ import (
 // `dsctl setup` scaffolds (against the fake Cloudflare API) under workerd
 // with the pinned wrangler, seeds local KV with the registry entry that
 // `dsctl create-project --remote` wrote to the fake, and checks that the
-// core worker accepts a token `dsctl token --remote` mints for it.
+// core worker accepts a token `dsctl token --remote` mints for it, and
+// that the --remote client commands work against both workers.
 //
 // It needs DSCTL_WRANGLER, the wrangler binary of testdata/workers
 // (scripts/deploy-workerd.sh, run by make test when node is present).
@@ -41,62 +42,19 @@ func TestScaffoldedWorkersUnderWorkerd(t *testing.T) {
 	}
 	tok := strings.TrimSpace(runCLI(t, false, "", "token", "--remote", "--project", "demo").must(t).out)
 
-	state := filepath.Join(dir, ".wrangler-state")
 	env := append(os.Environ(), "WRANGLER_SEND_METRICS=false", "WRANGLER_SEND_ERROR_REPORTS=false", "CI=1", "NO_COLOR=1",
 		"CLOUDFLARE_CF_FETCH_ENABLED=false", "WRANGLER_UPDATE_CHECK=false",
 		"WRANGLER_LOG_PATH="+filepath.Join(dir, ".wrangler-logs"), "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"),
+		// The two dev servers find each other (the CORE service binding)
+		// through this registry.
+		"WRANGLER_REGISTRY_PATH="+filepath.Join(dir, ".wrangler-registry"),
 		// wrangler must not mistake the fake for the real API.
 		"CLOUDFLARE_API_TOKEN=", "CLOUDFLARE_API_BASE_URL=")
-	// The exact bytes create-project --remote stored, into local KV.
-	put := exec.Command(wrangler, "kv", "key", "put", "--local", "--binding", "REGISTRY", "--persist-to", state, "demo", string(entry))
-	put.Dir, put.Env = filepath.Join(dir, "workers", "core"), env
-	if out, err := put.CombinedOutput(); err != nil {
-		t.Fatalf("wrangler kv key put: %v\n%s", err, out)
-	}
-
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	var logBuf bytes.Buffer
-	dev := exec.Command(wrangler, "dev", "--local", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false",
-		"-c", "workers/core/wrangler.toml", "-c", "workers/subscription/wrangler.toml")
-	dev.Dir, dev.Env = dir, env
-	dev.Stdout, dev.Stderr = &logBuf, &logBuf
-	// wrangler runs workerd as a child: its own process group, so the
-	// cleanup stops both.
-	dev.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := dev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-dev.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = dev.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-dev.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("wrangler dev output:\n%s", logBuf.String())
-		}
-	})
-	deadline := time.Now().Add(120 * time.Second)
-	for {
-		res, err := http.Get(base + "/health")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the scaffolded core worker did not answer /health within 120s")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	t.Logf("wrangler dev up on %s (core and subscription from ./workers)", base)
+	// Each worker from its scaffolded folder, its local KV seeded with the
+	// exact bytes create-project --remote stored.
+	base := startScaffolded(t, wrangler, env, filepath.Join(dir, "workers", "core"), string(entry))
+	pubsub := startScaffolded(t, wrangler, env, filepath.Join(dir, "workers", "subscription"), string(entry))
+	t.Logf("wrangler dev: core %s, subscription %s (from ./workers)", base, pubsub)
 
 	stream := base + "/v1/demo/stream/hello"
 	call := func(method, url, tok, body string) (int, string) {
@@ -143,7 +101,7 @@ func TestScaffoldedWorkersUnderWorkerd(t *testing.T) {
 	if _, err := toml.DecodeFile(ProjectFileName, &pf); err != nil {
 		t.Fatal(err)
 	}
-	pf.Cloudflare.CoreURL = base
+	pf.Cloudflare.CoreURL, pf.Cloudflare.SubscriptionURL = base, pubsub
 	if err := saveDeployState(ProjectFileName, pf.Cloudflare); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +113,71 @@ func TestScaffoldedWorkersUnderWorkerd(t *testing.T) {
 	list := runCLI(t, false, "", "stream", "list", "--remote", "--project", "demo").must(t).out
 	if !strings.Contains(list, "hello") {
 		t.Fatalf("stream list --remote: %q", list)
+	}
+	// Pub/sub goes to the subscription worker, which writes the session
+	// stream through core.
+	runCLI(t, false, "", "subscribe", "hello", "alice", "--remote", "--project", "demo").must(t)
+	pub := runCLI(t, false, "", "publish", "hello", "--remote", "--project", "demo", "--data", `{"to":"subscribers"}`, "--json").must(t).out
+	if !strings.Contains(pub, `"fanoutCount": 1`) {
+		t.Fatalf("publish --remote: %s", pub)
+	}
+	out = runCLI(t, false, "", "stream", "read", "session:alice", "--remote", "--project", "demo").must(t).out
+	if !strings.Contains(out, `{"to":"subscribers"}`) {
+		t.Fatalf("session stream: %q", out)
+	}
+}
+
+// startScaffolded runs `wrangler dev --local` in a scaffolded worker
+// folder, with its registry seeded with the demo entry, and returns its
+// URL once /health answers.
+func startScaffolded(t *testing.T, wrangler string, env []string, dir, entry string) string {
+	t.Helper()
+	state := dir + ".state"
+	put := exec.Command(wrangler, "kv", "key", "put", "--local", "--binding", "REGISTRY", "--persist-to", state, "demo", entry)
+	put.Dir, put.Env = dir, env
+	if out, err := put.CombinedOutput(); err != nil {
+		t.Fatalf("wrangler kv key put in %s: %v\n%s", dir, err, out)
+	}
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	var logBuf bytes.Buffer
+	dev := exec.Command(wrangler, "dev", "--local", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--inspector-port", "0", "--persist-to", state, "--show-interactive-dev-session=false")
+	dev.Dir, dev.Env = dir, env
+	dev.Stdout, dev.Stderr = &logBuf, &logBuf
+	// wrangler runs workerd as a child: its own process group, so the
+	// cleanup stops both.
+	dev.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-dev.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = dev.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-dev.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("wrangler dev in %s:\n%s", dir, logBuf.String())
+		}
+	})
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		res, err := http.Get(base + "/health")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scaffolded worker in %s did not answer /health within 120s", dir)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
 
