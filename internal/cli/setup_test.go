@@ -414,6 +414,10 @@ func TestSetupFirstProjectAndRemoteProjects(t *testing.T) {
 		t.Fatalf("list with --namespace-id: %q", out)
 	}
 	runCLI(t, false, "", "project", "list", "--namespace-id", nsID).wantError(t, ExitError, "go with --remote", "")
+	r := runCLI(t, false, "", "token", "--remote", "--project", "demo", "--secret", strings.Repeat("s", 16))
+	if r.code != ExitError || !strings.Contains(r.err, "--secret and --remote exclude each other") {
+		t.Fatalf("token --remote --secret: exit %d %s", r.code, r.err)
+	}
 }
 
 func TestRemoteClientCommands(t *testing.T) {

@@ -94,6 +94,9 @@ func (o *tokenOptions) validate() (token.Scope, error) {
 	if err := registry.CheckName(o.project); err != nil {
 		return "", &flagError{&msgError{"token: --project: " + detail(err, registry.ErrInvalid), err}}
 	}
+	if o.remote.on && o.secret != "" {
+		return "", &flagError{errors.New("token: --secret and --remote exclude each other (--secret signs without reading any registry)")}
+	}
 	scope, err := token.ParseScope(o.scope)
 	if err != nil {
 		return "", &flagError{fmt.Errorf("token: --scope: %w", err)}
