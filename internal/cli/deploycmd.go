@@ -87,7 +87,7 @@ func runDeploy(ctx context.Context, ios *IOStreams, o *deployOptions) error {
 		if err := rep.Step("update templates in "+dir, func() (string, error) {
 			changes, err := deploy.Scaffold(dir, st.Layout(), o.force, false)
 			res.Files = changes
-			return describeChanges(changes), err
+			return deploy.DescribeChanges(changes), err
 		}); err != nil {
 			return deployError("deploy", err)
 		}
@@ -111,23 +111,6 @@ func runDeploy(ctx context.Context, ios *IOStreams, o *deployOptions) error {
 		fmt.Fprintf(ios.Out, "%-13s %s\n", w.Component, w.URL)
 	}
 	return nil
-}
-
-func describeChanges(cs []deploy.FileChange) string {
-	counts := map[deploy.FileAction]int{}
-	var kept []string
-	for _, c := range cs {
-		counts[c.Action]++
-		if c.Action == deploy.FileKeep {
-			kept = append(kept, c.Path)
-		}
-	}
-	s := fmt.Sprintf("%d new, %d updated, %d unchanged", counts[deploy.FileCreate],
-		counts[deploy.FileUpdate]+counts[deploy.FileOverwrite], counts[deploy.FileUnchanged])
-	if len(kept) > 0 {
-		s += fmt.Sprintf(", %d kept as you edited them (%s; --force replaces them)", len(kept), strings.Join(kept, ", "))
-	}
-	return s
 }
 
 // deployError words a failed deploy step like setup does.

@@ -467,20 +467,7 @@ func printPlan(w io.Writer, p *deploy.Plan) {
 		kv += " (id " + p.KV.ID + ")"
 	}
 	fmt.Fprintf(w, "  %-9s  %s\n", p.KV.Action, kv)
-	counts := map[deploy.FileAction]int{}
-	var kept []string
-	for _, f := range p.Files {
-		counts[f.Action]++
-		if f.Action == deploy.FileKeep {
-			kept = append(kept, f.Path)
-		}
-	}
-	fmt.Fprintf(w, "  %-9s  ./%s: %d new, %d updated, %d unchanged", "scaffold", filepath.ToSlash(p.WorkersDir),
-		counts[deploy.FileCreate], counts[deploy.FileUpdate]+counts[deploy.FileOverwrite], counts[deploy.FileUnchanged])
-	if len(kept) > 0 {
-		fmt.Fprintf(w, ", %d kept as you edited them (%s)", len(kept), strings.Join(kept, ", "))
-	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  %-9s  ./%s: %s\n", "scaffold", filepath.ToSlash(p.WorkersDir), deploy.DescribeChanges(p.Files))
 	for _, wp := range p.Workers {
 		mig := "no migration to apply"
 		if len(wp.Migrations) > 0 {

@@ -253,11 +253,7 @@ func ApplySetup(ctx context.Context, api *API, o *SetupOptions, p *Plan, rep Rep
 		if err != nil {
 			return "", err
 		}
-		var s scaffoldSummary
-		for _, c := range changes {
-			s.add(c)
-		}
-		return s.String(), nil
+		return DescribeChanges(changes), nil
 	}); err != nil {
 		return nil, err
 	}
@@ -360,30 +356,28 @@ func migrationTags(mp *MigrationPlan) []string {
 	return tags
 }
 
-type scaffoldSummary struct {
-	counts map[FileAction]int
-	kept   []string
-}
-
-func (s *scaffoldSummary) add(c FileChange) {
-	if s.counts == nil {
-		s.counts = map[FileAction]int{}
-	}
-	s.counts[c.Action]++
-	if c.Action == FileKeep {
-		s.kept = append(s.kept, c.Path)
-	}
-}
-
-func (s *scaffoldSummary) String() string {
-	var parts []string
-	for _, a := range []FileAction{FileCreate, FileUpdate, FileOverwrite, FileUnchanged} {
-		if n := s.counts[a]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, map[FileAction]string{FileCreate: "created", FileUpdate: "updated", FileOverwrite: "overwritten", FileUnchanged: "unchanged"}[a]))
+// DescribeChanges says in one line what scaffolding does or did: the
+// non-zero counts, and the files kept because the user edited them.
+func DescribeChanges(cs []FileChange) string {
+	counts := map[FileAction]int{}
+	var kept []string
+	for _, c := range cs {
+		counts[c.Action]++
+		if c.Action == FileKeep {
+			kept = append(kept, c.Path)
 		}
 	}
-	if len(s.kept) > 0 {
-		parts = append(parts, fmt.Sprintf("%d kept as you edited them (%s; --force replaces them)", len(s.kept), strings.Join(s.kept, ", ")))
+	var parts []string
+	for _, a := range []struct {
+		action FileAction
+		label  string
+	}{{FileCreate, "new"}, {FileUpdate, "updated"}, {FileOverwrite, "overwritten"}, {FileUnchanged, "unchanged"}} {
+		if n := counts[a.action]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, a.label))
+		}
+	}
+	if len(kept) > 0 {
+		parts = append(parts, fmt.Sprintf("%d kept as you edited them (%s; --force replaces them)", len(kept), strings.Join(kept, ", ")))
 	}
 	return strings.Join(parts, ", ")
 }
