@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,14 +38,7 @@ type Layout struct {
 }
 
 // Has reports whether the layout deploys the component.
-func (l *Layout) Has(component string) bool {
-	for _, c := range l.Components {
-		if c == component {
-			return true
-		}
-	}
-	return false
-}
+func (l *Layout) Has(component string) bool { return slices.Contains(l.Components, component) }
 
 // WorkerName is the worker name of a component.
 func (l *Layout) WorkerName(component string) string {

@@ -204,7 +204,7 @@ func ApplySetup(ctx context.Context, api *API, o *SetupOptions, p *Plan, rep Rep
 		KVNamespaceTitle:   o.KVTitle,
 		Metrics:            o.Metrics,
 	}
-	if !st.has(Subscription) {
+	if !st.Layout().Has(Subscription) {
 		st.SubscriptionWorker = ""
 	}
 	if p.RegisterSubdomain {
@@ -263,19 +263,11 @@ func ApplySetup(ctx context.Context, api *API, o *SetupOptions, p *Plan, rep Rep
 	return st, nil
 }
 
-func (s *State) has(comp string) bool {
-	for _, c := range s.Components {
-		if c == comp {
-			return true
-		}
-	}
-	return false
-}
-
 // DeployWorkers uploads each component's folder as it is on disk (core
 // first: the subscription worker binds to it) with the migrations its
 // script still needs, and turns on its workers.dev route.
 func DeployWorkers(ctx context.Context, api *API, st *State, rep Reporter, save func(*State) error) error {
+	var scripts map[string]ScriptInfo
 	for _, comp := range orderComponents(st.Components) {
 		dir := filepath.Join(st.WorkersDir, comp)
 		var name string
@@ -285,9 +277,10 @@ func DeployWorkers(ctx context.Context, api *API, st *State, rep Reporter, save 
 				return "", err
 			}
 			name = cfg.Name
-			scripts, err := api.Scripts(ctx, st.AccountID)
-			if err != nil {
-				return "", err
+			if scripts == nil { // one listing serves every component
+				if scripts, err = api.Scripts(ctx, st.AccountID); err != nil {
+					return "", err
+				}
 			}
 			current := scripts[name].MigrationTag
 			mp, err := cfg.PendingMigrations(current)
